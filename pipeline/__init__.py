@@ -1,0 +1,1 @@
+"""newsbeam: the program (options, config, graph builder, command line, schemas)."""

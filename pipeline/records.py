@@ -1,0 +1,69 @@
+"""The record types that travel between stages (one type per hand-off, no positional tuples)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One input record before parsing: a text file, an HTML page or a feed entry."""
+
+    source: str  # input path or feed URL
+    kind: str  # "text" or "html"
+    content: str
+    url: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    identity: str | None = None  # what makes the record itself (feed entry id); content if None
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A block cleaning took out of the body, and why (a short stable reason name)."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Article:
+    article_id: str
+    source: str
+    kind: str
+    text: str
+    url: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    removed: tuple[Removed, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EntityMention:
+    article_id: str
+    entity_id: str
+    name: str
+    label: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    article_id: str
+    topic_id: str
+    topic: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """An input or record that failed a stage; written to errors/ so nothing is lost silently."""
+
+    source: str
+    stage: str
+    error_type: str
+    message: str

@@ -1,0 +1,1 @@
+"""newsbeam stages, one module each: sources, parse, clean, dedupe, entities, topics, write."""

@@ -1,0 +1,202 @@
+"""Clean: remove page leftovers (comment widgets, captions and credits, "read more" links,
+bylines and author bios, navigation, share and promotion lines) from the body, keeping why."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import apache_beam as beam
+
+from pipeline.records import Article, Removed
+from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.parse import PARAGRAPH_BREAK
+
+STAGE = "clean"
+_WORD = re.compile(r"\w+")
+_SENTENCE_PUNCTUATION = re.compile(r"[.!?:;\"”’)]\s*$")
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def _alternation(names: list[str]) -> str:
+    return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+@dataclass(frozen=True)
+class BoilerplateRules:
+    """The compiled form of configs/boilerplate.yaml (compiled once, on the launcher)."""
+
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    caption_endings: tuple[re.Pattern[str], ...]
+    caption_markers: tuple[re.Pattern[str], ...]
+    author_bio_heading: re.Pattern[str]
+    max_boilerplate_words: int
+    caption_repeat_window: int
+    caption_min_words: int
+    trailing_fragment_max_words: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BoilerplateRules:
+        languages = _alternation(config["languages"])
+        agencies = _alternation(config["agencies"])
+        derived = [
+            ("navigation", rf"^(?:(?:{languages})\s*[/|·•,]\s*)+(?:{languages})$"),
+            ("photo_credit", rf"^[(\[]?\s*(?:{agencies})(?:\s+photos?)?\s*[)\]]?$"),
+            ("photo_credit", rf"^[^.!?]{{0,60}}\s*/\s*(?:{agencies})(?:\s+via\s+[^.]{{0,40}})?$"),
+        ]
+        listed = [(reason, p) for reason, ps in config["patterns"].items() for p in ps]
+        return cls(
+            patterns=tuple((reason, _compile(p)) for reason, p in derived + listed),
+            caption_endings=tuple(_compile(p) for p in config["caption_credit_endings"]),
+            caption_markers=tuple(_compile(p) for p in config["caption_markers"]),
+            author_bio_heading=_compile(config["author_bio_heading"]),
+            max_boilerplate_words=int(config["max_boilerplate_words"]),
+            caption_repeat_window=int(config["caption_repeat_window"]),
+            caption_min_words=int(config["caption_min_words"]),
+            trailing_fragment_max_words=int(config["trailing_fragment_max_words"]),
+        )
+
+    def line_reason(self, paragraph: str) -> str | None:
+        """The reason a single paragraph is boilerplate by itself, or None."""
+        if word_count(paragraph) > self.max_boilerplate_words:
+            return None
+        for reason, pattern in self.patterns:
+            if pattern.search(paragraph):
+                return reason
+        return None
+
+    def is_caption(self, paragraph: str) -> bool:
+        words = word_count(paragraph)
+        if not self.caption_min_words <= words <= self.max_boilerplate_words:
+            return False
+        return any(p.search(paragraph) for p in self.caption_endings + self.caption_markers)
+
+    def caption_core(self, paragraph: str) -> str:
+        """A caption without its credit, to find the same caption repeated without one."""
+        for pattern in self.caption_endings:
+            paragraph = pattern.sub("", paragraph)
+        return _key(paragraph)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _mark_repeated_captions(paragraphs: list[str], reasons: list[str | None],
+                            rules: BoilerplateRules) -> None:
+    """Captions appear twice (alt text and caption, one with a credit): mark every copy."""
+    window = rules.caption_repeat_window
+    cores = {i: rules.caption_core(p) for i, p in enumerate(paragraphs) if reasons[i] == "caption"}
+    for i, paragraph in enumerate(paragraphs):
+        words = word_count(paragraph)
+        if reasons[i] is not None or not rules.caption_min_words <= words <= rules.max_boilerplate_words:
+            continue
+        key = _key(paragraph)
+        for j in range(max(0, i - window), min(len(paragraphs), i + window + 1)):
+            if j == i:
+                continue
+            core = cores.get(j)
+            if _key(paragraphs[j]) == key or (core and (key in core or core in key)):
+                reasons[i] = "caption"
+                if reasons[j] is None:
+                    reasons[j] = "caption"
+                break
+
+
+def _mark_author_bio(paragraphs: list[str], reasons: list[str | None],
+                     rules: BoilerplateRules) -> None:
+    """'About <Name>' followed by a paragraph about <Name>: the bio runs to the end."""
+    for i, paragraph in enumerate(paragraphs):
+        heading = rules.author_bio_heading.match(paragraph)
+        if heading is None:
+            continue
+        name = heading.group("name")
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+        if name and not following.startswith(name):
+            continue
+        if name and i > 0 and paragraphs[i - 1].startswith(name) and reasons[i - 1] is None:
+            reasons[i - 1] = "byline"
+        for j in range(i, len(paragraphs)):
+            reasons[j] = reasons[j] or "author_bio"
+        return
+
+
+def _mark_trailing_fragments(paragraphs: list[str], reasons: list[str | None],
+                             rules: BoilerplateRules) -> None:
+    """Short unpunctuated leftovers after the last sentence are navigation ("Route 6")."""
+    for i in range(len(paragraphs) - 1, -1, -1):
+        if reasons[i] is not None:
+            continue
+        paragraph = paragraphs[i]
+        short = word_count(paragraph) <= rules.trailing_fragment_max_words
+        if not short or _SENTENCE_PUNCTUATION.search(paragraph):
+            return
+        reasons[i] = "navigation"
+
+
+def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules) -> list[str | None]:
+    """One reason (or None to keep) per paragraph."""
+    reasons: list[str | None] = [rules.line_reason(p) for p in paragraphs]
+    for i, paragraph in enumerate(paragraphs):
+        if reasons[i] is None and rules.is_caption(paragraph):
+            reasons[i] = "caption"
+    _mark_repeated_captions(paragraphs, reasons, rules)
+    _mark_author_bio(paragraphs, reasons, rules)
+    _mark_trailing_fragments(paragraphs, reasons, rules)
+    return reasons
+
+
+def clean_article(article: Article, rules: BoilerplateRules) -> Article:
+    """The article with boilerplate paragraphs removed and recorded; a plain-text title that is
+    page furniture (a language switcher above the headline) gives way to the next line."""
+    paragraphs = [p for p in article.text.split(PARAGRAPH_BREAK) if p.strip()]
+    removed = list(article.removed)
+    title = article.title
+    if article.kind == "text":
+        while title and paragraphs and (reason := rules.line_reason(title)):
+            removed.append(Removed(title, reason))
+            title = paragraphs.pop(0)
+    kept = []
+    for paragraph, reason in zip(paragraphs, classify_paragraphs(paragraphs, rules), strict=True):
+        if reason is None:
+            kept.append(paragraph)
+        else:
+            removed.append(Removed(paragraph, reason))
+    return replace(article, title=title, text=PARAGRAPH_BREAK.join(kept), removed=tuple(removed))
+
+
+class CleanArticle(StageDoFn):
+    stage = STAGE
+
+    def __init__(self, rules: BoilerplateRules, min_words: int) -> None:
+        self.rules = rules
+        self.min_words = min_words
+
+    def handle(self, article: Article) -> Iterator[Article]:
+        cleaned = clean_article(article, self.rules)
+        words = word_count(cleaned.text)
+        if words < self.min_words:
+            beam.metrics.Metrics.counter("newsbeam", "dropped.too_short").inc()
+            raise BadInput(f"{words} words left after cleaning; min_words is {self.min_words}")
+        yield cleaned
+
+
+class CleanBoilerplate(beam.PTransform):
+    """Articles -> (clean Articles, ErrorRecords for articles with no body left)."""
+
+    def __init__(self, rules: BoilerplateRules, min_words: int) -> None:
+        super().__init__()
+        self.rules = rules
+        self.min_words = min_words
+
+    def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        return apply_stage(articles, "CleanArticles", CleanArticle(self.rules, self.min_words))
