@@ -28,6 +28,8 @@ def source_of(element: Any) -> str:
         return metadata.path
     if isinstance(element, tuple) and element:
         return source_of(element[-1])
+    if isinstance(element, list):
+        return ", ".join(source_of(item) for item in element)
     return str(element)[:500]
 
 

@@ -1,0 +1,72 @@
+"""Builds the Beam graph (and returns it; running is the launcher's job).
+
+sources -> parse -> clean -> dedupe -> (entities || topics) -> join -> write
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from transforms.clean import BoilerplateRules, CleanBoilerplate
+from transforms.dedupe import DropDuplicates
+from transforms.entities import ExtractEntities
+from transforms.parse import ParseArticles
+from transforms.sources import ReadSources, is_url
+from transforms.topics import ExtractTopics
+from transforms.write import WriteDatasets
+
+
+def written_article_ids(pipeline: beam.Pipeline, output: str) -> beam.PCollection:
+    """Ids already in OUTPUT/articles, so a re-run adds only what is new."""
+    pattern = f"{output.rstrip('/')}/articles/**.parquet"
+    if not FileSystems.match([pattern])[0].metadata_list:
+        return pipeline | "NoWrittenArticles" >> beam.Create([])
+    return (
+        pipeline
+        | "ReadWrittenIds" >> beam.io.ReadFromParquet(pattern, columns=["article_id"])
+        | "WrittenIds" >> beam.Map(lambda row: row["article_id"])
+    )
+
+
+def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
+               ingested_at: datetime) -> dict[str, beam.PCollection]:
+    """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
+    limits, entities, topics = config["limits"], config["entities"], config["topics"]
+    feed_urls = [f for f in config["feeds"] if is_url(f)]
+    patterns = config["inputs"] + [f for f in config["feeds"] if not is_url(f)]
+
+    documents, source_errors = pipeline | "ReadSources" >> ReadSources(
+        patterns, feed_urls, limits["max_input_bytes"], limits["fetch_timeout_s"],
+        config["allow_private_hosts"])
+    articles, parse_errors = documents | "ParseArticles" >> ParseArticles(config["extraction"])
+    clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
+        BoilerplateRules.from_config(config["boilerplate"]), config["min_words"])
+    unique_articles, dedupe_errors = (
+        {"articles": clean_articles, "existing": written_article_ids(pipeline, config["output"])}
+        | "DropDuplicates" >> DropDuplicates()
+    )
+    entity_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
+        entities["backend"], entities["model"], entities["labels"], entities["batch_size"])
+    topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
+        topics["backend"], topics["lexicon"], topics["min_score"], topics["max_topics"])
+    errors = (
+        (source_errors, parse_errors, clean_errors, dedupe_errors, entity_errors, topic_errors)
+        | "AllErrors" >> beam.Flatten()
+    )
+    rows = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
+            "errors": errors} | "WriteDatasets" >> WriteDatasets(
+        config["output"], ingested_at, config["partition_by_date"])
+    return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
+            "topic_scores": topic_scores, "errors": errors, "rows": rows}
+
+
+def build_pipeline(options: PipelineOptions, config: dict[str, Any],
+                   ingested_at: datetime) -> beam.Pipeline:
+    pipeline = beam.Pipeline(options=options)
+    add_stages(pipeline, config, ingested_at)
+    return pipeline

@@ -1,0 +1,79 @@
+"""Config: configs/default.yaml, overridden key by key by a user file, validated on load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+DATA_FILE_KEYS = (("boilerplate",), ("topics", "lexicon"))
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message says which key and what was expected."""
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    return data
+
+
+def _merge(defaults: dict[str, Any], overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Defaults with overrides applied; unknown keys and wrong types are errors."""
+    merged = dict(defaults)
+    for key, value in overrides.items():
+        name = f"{where}{key}"
+        if key not in defaults:
+            raise ConfigError(f"unknown config key {name!r}; valid keys here: "
+                              f"{', '.join(sorted(defaults))}")
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key {name!r} must be a mapping")
+            merged[key] = _merge(default, value, f"{name}.")
+            continue
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) and not isinstance(default, bool) or not isinstance(
+                value, expected):
+            raise ConfigError(f"config key {name!r} must be {type(default).__name__}, "
+                              f"got {type(value).__name__} {value!r}")
+        merged[key] = value
+    return merged
+
+
+def _resolve_data_files(config: dict[str, Any], base: Path, overrides: dict[str, Any]) -> None:
+    """Load the data files a config names; paths are relative to the file that set them."""
+    for keys in DATA_FILE_KEYS:
+        parent, source = config, overrides
+        for key in keys[:-1]:
+            parent, source = parent[key], source.get(key, {})
+        leaf = keys[-1]
+        if isinstance(parent[leaf], str):
+            folder = base if leaf in source else DEFAULT_CONFIG.parent
+            parent[leaf] = _read_yaml(folder / parent[leaf])
+
+
+def load_config(path: str | None = None) -> dict[str, Any]:
+    """The effective config: defaults, then the user's file; data files loaded in place."""
+    defaults = _read_yaml(DEFAULT_CONFIG)
+    overrides = _read_yaml(Path(path)) if path else {}
+    config = _merge(defaults, overrides)
+    _resolve_data_files(config, Path(path).resolve().parent if path else DEFAULT_CONFIG.parent,
+                        overrides)
+    for key in ("min_words",):
+        if config[key] < 0:
+            raise ConfigError(f"config key {key!r} must be >= 0")
+    if config["entities"]["batch_size"] < 1:
+        raise ConfigError("config key 'entities.batch_size' must be >= 1")
+    if not 0.0 <= config["topics"]["min_score"] <= 1.0:
+        raise ConfigError("config key 'topics.min_score' must be between 0 and 1")
+    return config

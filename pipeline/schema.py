@@ -1,0 +1,48 @@
+"""Explicit pyarrow schemas of the four datasets (never inferred from data)."""
+
+import pyarrow as pa
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+ARTICLES = pa.schema([
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("url", pa.string()),
+    pa.field("title", pa.string()),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("published_at", UTC_TIMESTAMP),
+    pa.field("language", pa.string()),
+    pa.field("word_count", pa.int64(), nullable=False),
+    pa.field("removed", pa.list_(pa.struct([
+        pa.field("text", pa.string()),
+        pa.field("reason", pa.string()),
+    ])), nullable=False),
+    pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
+])
+
+ENTITIES = pa.schema([
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("entity_id", pa.string(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("label", pa.string(), nullable=False),
+    pa.field("text", pa.string(), nullable=False),
+    pa.field("start", pa.int64(), nullable=False),
+    pa.field("end", pa.int64(), nullable=False),
+])
+
+TOPICS = pa.schema([
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("topic_id", pa.string(), nullable=False),
+    pa.field("topic", pa.string(), nullable=False),
+    pa.field("score", pa.float64(), nullable=False),
+])
+
+ERRORS = pa.schema([
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("stage", pa.string(), nullable=False),
+    pa.field("error_type", pa.string(), nullable=False),
+    pa.field("message", pa.string(), nullable=False),
+    pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
+])
+
+DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS, "errors": ERRORS}
