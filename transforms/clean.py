@@ -74,9 +74,11 @@ class BoilerplateRules:
                 return reason
         return None
 
+    def caption_sized(self, paragraph: str) -> bool:
+        return self.caption_min_words <= word_count(paragraph) <= self.max_boilerplate_words
+
     def is_caption(self, paragraph: str) -> bool:
-        words = word_count(paragraph)
-        if not self.caption_min_words <= words <= self.max_boilerplate_words:
+        if not self.caption_sized(paragraph):
             return False
         return any(p.search(paragraph) for p in self.caption_endings + self.caption_markers)
 
@@ -97,8 +99,7 @@ def _mark_repeated_captions(paragraphs: list[str], reasons: list[str | None],
     window = rules.caption_repeat_window
     cores = {i: rules.caption_core(p) for i, p in enumerate(paragraphs) if reasons[i] == "caption"}
     for i, paragraph in enumerate(paragraphs):
-        words = word_count(paragraph)
-        if reasons[i] is not None or not rules.caption_min_words <= words <= rules.max_boilerplate_words:
+        if reasons[i] is not None or not rules.caption_sized(paragraph):
             continue
         key = _key(paragraph)
         for j in range(max(0, i - window), min(len(paragraphs), i + window + 1)):

@@ -1,4 +1,4 @@
-"""Sources: files by glob (text, HTML, feed files, gzip or not) and feeds by URL, as RawDocuments."""
+"""Sources: files by glob (text, HTML, feed files; gzip or not) and feeds by URL -> RawDocuments."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def _entry_time(entry: Any) -> datetime | None:
 
 
 def feed_documents(source: str, data: bytes) -> Iterator[RawDocument | BadInput]:
-    """Each feed entry as a RawDocument (content or summary as the page); bad entries as BadInput."""
+    """Each feed entry as a RawDocument (content, else summary, as the page); else BadInput."""
     parsed = feedparser.parse(data)
     if not parsed.entries:
         if parsed.bozo:

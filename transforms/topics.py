@@ -41,7 +41,8 @@ def lexicon_scores(title: str | None, text: str, lexicon: TopicLexicon, min_scor
     (1 - e^(-hits/5)), so a long article with one dominant topic scores near 1, a stray
     keyword near 0. The title counts twice, as editors put the subject there."""
     document = f"{title or ''}\n{title or ''}\n{text}".casefold()
-    hits = {code: (label, len(pattern.findall(document))) for code, label, pattern in lexicon.topics}
+    hits = {code: (label, len(pattern.findall(document)))
+            for code, label, pattern in lexicon.topics}
     total = sum(count for _, count in hits.values())
     if total == 0:
         return []
