@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,12 @@ class ErrorRecord:
     stage: str
     error_type: str
     message: str
+
+
+def utc_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 date or time as an aware UTC datetime (naive means UTC); None if unreadable."""
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -93,9 +93,10 @@ def _key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _mark_repeated_captions(paragraphs: list[str], reasons: list[str | None],
-                            rules: BoilerplateRules) -> None:
-    """Captions appear twice (alt text and caption, one with a credit): mark every copy."""
+def _mark_repeats(paragraphs: list[str], reasons: list[str | None],
+                  rules: BoilerplateRules) -> None:
+    """Captions appear twice (alt text and caption, one with a credit): every copy of a caption
+    goes. Any other paragraph repeated close by keeps its first copy only."""
     window = rules.caption_repeat_window
     cores = {i: rules.caption_core(p) for i, p in enumerate(paragraphs) if reasons[i] == "caption"}
     for i, paragraph in enumerate(paragraphs):
@@ -103,13 +104,12 @@ def _mark_repeated_captions(paragraphs: list[str], reasons: list[str | None],
             continue
         key = _key(paragraph)
         for j in range(max(0, i - window), min(len(paragraphs), i + window + 1)):
-            if j == i:
-                continue
             core = cores.get(j)
-            if _key(paragraphs[j]) == key or (core and (key in core or core in key)):
+            if core and (key in core or core in key):
                 reasons[i] = "caption"
-                if reasons[j] is None:
-                    reasons[j] = "caption"
+                break
+            if j < i and reasons[j] is None and _key(paragraphs[j]) == key:
+                reasons[i] = "duplicate"
                 break
 
 
@@ -150,7 +150,7 @@ def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules) -> list[
     for i, paragraph in enumerate(paragraphs):
         if reasons[i] is None and rules.is_caption(paragraph):
             reasons[i] = "caption"
-    _mark_repeated_captions(paragraphs, reasons, rules)
+    _mark_repeats(paragraphs, reasons, rules)
     _mark_author_bio(paragraphs, reasons, rules)
     _mark_trailing_fragments(paragraphs, reasons, rules)
     return reasons

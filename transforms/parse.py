@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
 import lxml.html
 
-from pipeline.records import Article, RawDocument
+from pipeline.records import Article, RawDocument, utc_datetime
 from transforms.failures import BadInput, StageDoFn, apply_stage
 
 STAGE = "parse"
@@ -66,17 +65,9 @@ def text_paragraphs(text: str) -> list[str]:
 def fragment_paragraphs(html: str) -> list[str]:
     """Visible text of an HTML fragment (a feed summary), one paragraph per block element."""
     root = lxml.html.fromstring(f"<div>{_BLOCK_END.sub(chr(10), html)}</div>")
+    for invisible in root.xpath("//script|//style|//noscript"):
+        invisible.drop_tree()
     return text_paragraphs(root.text_content())
-
-
-def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _body(paragraphs: list[str], title: str | None) -> str:
@@ -104,18 +95,20 @@ def parse_text(document: RawDocument) -> Article:
 def parse_html(document: RawDocument, extract_options: dict) -> Article:
     import trafilatura  # heavy import, only where it is used
 
-    extracted = trafilatura.bare_extraction(
-        document.content, url=document.url, with_metadata=True, **extract_options)
-    if extracted is not None and extracted.text:
-        paragraphs = text_paragraphs(extracted.text.replace("\n", PARAGRAPH_BREAK))
-        title, url, date = extracted.title, extracted.url, extracted.date
-    elif not _FULL_PAGE.search(document.content):
+    extracted = None
+    if not _FULL_PAGE.search(document.content):  # a feed entry's fragment: all of it is content
         paragraphs, title, url, date = fragment_paragraphs(document.content), None, None, None
     else:
-        raise BadInput("no article text found in the page")
+        extracted = trafilatura.bare_extraction(
+            document.content, url=document.url, with_metadata=True, **extract_options)
+        if extracted is None or not extracted.text:
+            raise BadInput("no article text found in the page")
+        paragraphs = text_paragraphs(extracted.text.replace("\n", PARAGRAPH_BREAK))
+        title, url, date = extracted.title, extracted.url, extracted.date
     title = document.title or title
     url = document.url or url
-    language = _HTML_LANG.search(document.content[:5000])
+    declared = _HTML_LANG.search(document.content[:5000])
+    language = (extracted and extracted.language) or (declared and declared.group(1).lower())
     return Article(
         article_id=article_id_for(document, url),
         source=document.source,
@@ -123,9 +116,8 @@ def parse_html(document: RawDocument, extract_options: dict) -> Article:
         text=_body(paragraphs, title),
         url=url,
         title=title,
-        published_at=document.published_at or _date(date),
-        language=(extracted.language if extracted is not None else None)
-        or (language.group(1).lower() if language else None),
+        published_at=document.published_at or (utc_datetime(date) if date else None),
+        language=language or None,
     )
 
 

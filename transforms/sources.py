@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import feedparser
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.records import RawDocument
+from pipeline.records import RawDocument, utc_datetime
 from transforms.failures import BadInput, StageDoFn, apply_stage
 
 STAGE = "sources"
@@ -53,11 +54,22 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as utf8_error:
-        best = charset_normalizer.from_bytes(data).best()
+        best = _best_legacy_match(data)
         if best is None or "\x00" in str(best):
             raise BadInput(f"cannot decode: not UTF-8 ({utf8_error.reason}) nor any other text "
                            "encoding; is this a binary file?") from None
         return str(best)
+
+
+def _best_legacy_match(data: bytes) -> Any:
+    """charset_normalizer's best match; among equally good ones, windows-1252, which the web
+    uses for every page labelled latin-1."""
+    matches = list(charset_normalizer.from_bytes(data))
+    if not matches:
+        return None
+    best = matches[0]
+    ties = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    return next((m for m in ties if m.encoding == "cp1252"), best)
 
 
 def read_capped(stream: Any, max_bytes: int) -> bytes:
@@ -74,9 +86,34 @@ def _entry_time(entry: Any) -> datetime | None:
     return datetime(*parsed[:6], tzinfo=UTC) if parsed else None
 
 
+def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
+    """A JSON Feed (jsonfeed.org) in feedparser's shape, or None if the bytes are not one."""
+    if not data.lstrip().startswith(b"{"):
+        return None
+    try:
+        feed = json.loads(decode_text(data))
+    except ValueError as exc:
+        raise BadInput(f"JSON feed does not parse: {exc}") from None
+    if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
+        raise BadInput("JSON file is not a JSON Feed (no jsonfeed.org version)")
+    entries = []
+    for item in feed.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        html, text = item.get("content_html"), item.get("content_text") or item.get("summary")
+        published = utc_datetime(item.get("date_published") or item.get("date_modified"))
+        entries.append({
+            "id": item.get("id"), "link": item.get("url"), "title": item.get("title"),
+            "content": [{"value": html, "type": "text/html"} if html else
+                        {"value": text or "", "type": "text/plain"}],
+            "published_parsed": published.utctimetuple() if published else None,
+        })
+    return feedparser.FeedParserDict(entries=entries, bozo=False)
+
+
 def feed_documents(source: str, data: bytes) -> Iterator[RawDocument | BadInput]:
     """Each feed entry as a RawDocument (content, else summary, as the page); else BadInput."""
-    parsed = feedparser.parse(data)
+    parsed = json_feed(data) or feedparser.parse(data)
     if not parsed.entries:
         if parsed.bozo:
             problem = parsed.get("bozo_exception")

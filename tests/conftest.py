@@ -1,0 +1,65 @@
+"""Shared fixtures: the repository's paths, the default config and compiled cleaning rules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+import pytest
+
+from pipeline.config import load_config
+from transforms.clean import BoilerplateRules
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def config() -> dict[str, Any]:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def rules(config: dict[str, Any]) -> BoilerplateRules:
+    return BoilerplateRules.from_config(config["boilerplate"])
+
+
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pipeline run ARGS` as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "pipeline", "run", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_dataset(output: Path, name: str) -> list[dict[str, Any]]:
+    return ds.dataset(output / name, partitioning="hive").to_table().to_pylist()
+
+
+def seed_expectations() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((FIXTURES / "seed_expectations.yaml").read_text(encoding="utf-8"))
+
+
+def check_seed_cleaning(seed: str, title: str, text: str,
+                        removed: list[tuple[str, str]]) -> None:
+    """Every leftover line of the seed is gone with its reason; every other line is kept."""
+    expected = seed_expectations()[seed]
+    assert title == expected["title"]
+    kept_text = " ".join(text.split())
+    for raw_line in (SEEDS / seed).read_text(encoding="utf-8").splitlines():
+        line = " ".join(raw_line.split())
+        if not line or line == expected["title"]:
+            continue
+        drops = [s for s in expected["drop"] if line.startswith(s)]
+        if drops:
+            assert line not in kept_text, f"{seed}: leftover kept: {line!r}"
+            reason = expected["drop"][drops[0]]
+            assert any(line in r_text and r_reason == reason for r_text, r_reason in removed), (
+                f"{seed}: {line!r} not recorded as removed for {reason}")
+        else:
+            assert line in kept_text, f"{seed}: article line lost: {line!r}"

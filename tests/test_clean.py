@@ -1,0 +1,125 @@
+"""Cleaning: the seeds' golden expectations, and must-drop / must-keep snippets."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SEEDS, check_seed_cleaning, seed_expectations
+
+from pipeline.records import Article, RawDocument
+from transforms.clean import BoilerplateRules, CleanArticle, classify_paragraphs, clean_article
+from transforms.failures import ERRORS
+from transforms.parse import parse_text
+
+
+@pytest.mark.parametrize("seed", sorted(seed_expectations()))
+def test_seed_is_cleaned_exactly(seed: str, rules: BoilerplateRules) -> None:
+    raw = RawDocument(source=seed, kind="text", content=(SEEDS / seed).read_text("utf-8"))
+    article = clean_article(parse_text(raw), rules)
+    check_seed_cleaning(seed, article.title, article.text,
+                        [(r.text, r.reason) for r in article.removed])
+
+
+CONTEXT = [
+    "The council approved the budget after a debate that lasted most of the night.",
+    "Opposition members said the plan would raise taxes for small businesses.",
+    "A final vote is expected next month, officials said.",
+]
+
+MUST_DROP = [
+    ("Leave a Reply", "comment_widget"),
+    ("View 12 comments", "comment_widget"),
+    ("Your email address will not be published. Required fields are marked *",
+     "comment_widget"),
+    ("Read more: Ministers agree new climate targets", "read_more"),
+    ("RELATED: Council election results in full", "read_more"),
+    ("See also | Floods hit the north", "read_more"),
+    ("Photo: Jane Doe/AFP", "photo_credit"),
+    ("(Getty Images)", "photo_credit"),
+    ("John Smith/Reuters", "photo_credit"),
+    ("Reuters", "photo_credit"),
+    ("By Jane Doe and John Smith, BBC News", "byline"),
+    ("Written by Maria Lopez", "byline"),
+    ("Share this article", "share"),
+    ("Share on Facebook", "share"),
+    ("Follow us on Twitter for the latest updates", "share"),
+    ("Sign up for our daily newsletter and get the news in your inbox", "newsletter"),
+    ("Download the free app", "promotion"),
+    ("Advertisement", "promotion"),
+    ("Skip to content", "navigation"),
+    ("Home > World > Middle East", "navigation"),
+    ("English | Français | العربية", "navigation"),
+    ("PoliticsWorldBusinessSport", "navigation"),
+    ("© 2024 Example News Ltd. All rights reserved.", "copyright"),
+]
+
+MUST_KEEP = [
+    "The minister said the talks would resume next week.",
+    "\"We will not give up,\" she told reporters in Geneva on Monday.",
+    "Read the full report before the vote, the committee urged members on Tuesday.",
+    "By the end of the year, prices had risen by 4%.",
+    "Shares in the company rose 3% after the announcement.",
+    "Photographers gathered outside the court as the verdict was read.",
+    "About 200 people attended the meeting in the town hall.",
+    "McDonald's said it would open 50 new restaurants in the UK.",
+]
+
+
+@pytest.mark.parametrize(("line", "reason"), MUST_DROP)
+def test_leftover_line_is_dropped_with_reason(line: str, reason: str,
+                                              rules: BoilerplateRules) -> None:
+    paragraphs = [CONTEXT[0], line, *CONTEXT[1:]]
+    assert classify_paragraphs(paragraphs, rules) == [None, reason, None, None]
+
+
+@pytest.mark.parametrize("line", MUST_KEEP)
+def test_article_sentence_is_kept(line: str, rules: BoilerplateRules) -> None:
+    paragraphs = [CONTEXT[0], line, CONTEXT[1]]
+    assert classify_paragraphs(paragraphs, rules) == [None, None, None]
+
+
+def test_caption_shown_twice_goes_with_its_credit(rules: BoilerplateRules) -> None:
+    paragraphs = [
+        "The summit opened in Brussels on Thursday with a call for unity.",
+        "Leaders pose for a family photo at the summit in Brussels (L-R) on Thursday",
+        "Leaders pose for a family photo at the summit in Brussels on Thursday. "
+        "(Photo: John Thys/AFP)",
+        "Talks on the budget are expected to run late into the night.",
+    ]
+    assert classify_paragraphs(paragraphs, rules) == [None, "caption", "caption", None]
+
+
+def test_repeated_paragraph_keeps_its_first_copy(rules: BoilerplateRules) -> None:
+    paragraphs = [CONTEXT[0], CONTEXT[1], CONTEXT[1], CONTEXT[2]]
+    assert classify_paragraphs(paragraphs, rules) == [None, None, "duplicate", None]
+
+
+def test_repeated_article_sentence_far_apart_is_kept(rules: BoilerplateRules) -> None:
+    quote = "\"This is a historic day for our country,\" the president said on Sunday."
+    filler = [f"Paragraph {n} of the report describes the vote in the assembly." for n in range(5)]
+    paragraphs = [quote, *filler, quote]
+    assert classify_paragraphs(paragraphs, rules) == [None] * len(paragraphs)
+
+
+def test_about_heading_without_bio_is_kept(rules: BoilerplateRules) -> None:
+    paragraphs = ["About Town", "The mayor opened the new library on Friday.",
+                  "Residents welcomed the long-awaited building."]
+    assert classify_paragraphs(paragraphs, rules) == [None, None, None]
+
+
+def test_language_switcher_above_title_gives_way(rules: BoilerplateRules) -> None:
+    article = Article(article_id="x", source="s", kind="text", title="English / Deutsch",
+                      text="Storm closes schools\n\nSchools across the region closed on Monday.")
+    cleaned = clean_article(article, rules)
+    assert cleaned.title == "Storm closes schools"
+    assert cleaned.text == "Schools across the region closed on Monday."
+    assert [(r.text, r.reason) for r in cleaned.removed] == [("English / Deutsch", "navigation")]
+
+
+def test_article_with_nothing_left_goes_to_errors(rules: BoilerplateRules) -> None:
+    article = Article(article_id="x", source="empty.txt", kind="text", title="Title",
+                      text="Leave a Comment\n\nShow Comments")
+    outputs = list(CleanArticle(rules, min_words=1).process(article))
+    assert len(outputs) == 1 and outputs[0].tag == ERRORS
+    error = outputs[0].value
+    assert (error.source, error.stage, error.error_type) == ("empty.txt", "clean", "BadInput")
+    assert "0 words left" in error.message

@@ -1,0 +1,142 @@
+"""Sources: file kinds, decoding, size caps, feeds from files and from a local HTTP server."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+from pathlib import Path
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from conftest import FIXTURES, SEEDS
+from httpserver import serve
+
+from pipeline.records import RawDocument
+from transforms.failures import ERRORS, MAIN, BadInput
+from transforms.sources import (
+    FetchFeed,
+    ReadSources,
+    check_public_host,
+    decode_text,
+    feed_documents,
+    input_kind,
+    read_capped,
+)
+
+RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("a/b.TXT", "text"), ("page.html.gz", "html"), ("page.htm", "html"), ("f.rss", "feed"),
+    ("f.atom.gz", "feed"), ("f.json", "feed"), ("f.xml", "feed"),
+])
+def test_input_kind_from_name(path: str, kind: str) -> None:
+    assert input_kind(path) == kind
+
+
+def test_unsupported_file_type_names_the_valid_ones() -> None:
+    with pytest.raises(BadInput, match=r"unsupported file type; expected one of \.txt"):
+        input_kind("report.pdf")
+
+
+def test_decode_utf8_and_legacy_text() -> None:
+    assert decode_text("\ufeffCafé – naïve".encode()) == "Café – naïve"
+    latin = ("The café in Zürich served crème brûlée to the délégation on Tuesday, "
+             "and the mayor praised the façade.").encode("latin-1")
+    assert decode_text(latin).startswith("The café in Zürich served crème brûlée")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "input is empty"), (b"  \n\t", "input is empty"),
+    (bytes(range(256)) * 4, "cannot decode"),
+])
+def test_decode_rejects_empty_and_binary(data: bytes, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        decode_text(data)
+
+
+def test_read_capped_refuses_bigger_input() -> None:
+    assert read_capped(io.BytesIO(b"12345"), 5) == b"12345"
+    with pytest.raises(BadInput, match="limits.max_input_bytes=5"):
+        read_capped(io.BytesIO(b"123456"), 5)
+
+
+def test_rss_entries_become_documents_and_empty_entry_an_error() -> None:
+    items = list(feed_documents("world.rss", RSS))
+    documents = [i for i in items if isinstance(i, RawDocument)]
+    problems = [i for i in items if isinstance(i, BadInput)]
+    assert [d.title for d in documents] == ["Storm closes schools across the north",
+                                            "Central bank holds interest rates"]
+    assert documents[0].url == "https://news.example.org/world/storm-schools"
+    assert documents[0].published_at.isoformat() == "2024-03-05T08:00:00+00:00"
+    assert "Hundreds of schools" in documents[0].content  # content:encoded, not the summary
+    assert "interest rate at 4%" in documents[1].content  # summary when there is no content
+    assert len(problems) == 1 and "entry 3" in str(problems[0])
+
+
+def test_json_feed_entries() -> None:
+    items = list(feed_documents("b.json", (FIXTURES / "feeds" / "briefing.json").read_bytes()))
+    assert [(i.title, i.url) for i in items] == [
+        ("Parliament passes climate bill", "https://news.example.org/briefing/1")]
+
+
+def test_not_a_feed_is_an_error() -> None:
+    with pytest.raises(BadInput, match="feed"):
+        list(feed_documents("x.xml", b"this is not a feed at all"))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/feed", "http://localhost/feed",
+                                 "http://10.1.2.3/feed", "http://[::1]/feed"])
+def test_private_hosts_are_refused(url: str) -> None:
+    with pytest.raises(BadInput, match="--allow-private-hosts"):
+        check_public_host(url)
+
+
+def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Path) -> None:
+    shutil.copy(SEEDS / "000_f18e94bea9b18e7b.txt", tmp_path / "good.txt")
+    html = (FIXTURES / "html" / "council.html").read_bytes()
+    (tmp_path / "page.html.gz").write_bytes(gzip.compress(html))
+    (tmp_path / "world.rss.gz").write_bytes(gzip.compress(RSS))
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "big.txt").write_bytes(b"word " * 40_000)
+    base = str(tmp_path)
+    patterns = [f"{base}/*", f"{base}/nothing-*.txt"]
+    with TestPipeline() as p:
+        documents, errors = p | ReadSources(patterns, [], 100_000, 5.0, False)
+        assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([
+            (f"{base}/good.txt", "text"), (f"{base}/page.html.gz", "html"),
+            (f"{base}/world.rss.gz", "html"), (f"{base}/world.rss.gz", "html"),
+        ]), label="documents")
+        assert_that(errors | "Errors" >> beam.Map(lambda e: (e.source, e.stage, e.error_type)),
+                    equal_to([
+                        (f"{base}/empty.txt", "sources", "BadInput"),
+                        (f"{base}/binary.txt", "sources", "BadInput"),
+                        (f"{base}/notes.pdf", "sources", "BadInput"),
+                        (f"{base}/big.txt", "sources", "BadInput"),
+                        (f"{base}/world.rss.gz", "sources", "BadInput"),  # entry 3: no text
+                        (f"{base}/nothing-*.txt", "sources", "BadInput"),
+                    ]), label="errors")
+
+
+def test_feed_over_http_from_local_server() -> None:
+    routes = {"/feed.xml": (200, "application/rss+xml", RSS),
+              "/gone.xml": (404, "text/plain", b"not here")}
+    with serve(routes) as base:
+        allowed = FetchFeed(1_000_000, 5.0, allow_private_hosts=True)
+        outputs = list(allowed.process(f"{base}/feed.xml"))
+        documents = [o for o in outputs if isinstance(o, RawDocument)]
+        assert [d.url for d in documents] == ["https://news.example.org/world/storm-schools",
+                                              "https://news.example.org/world/rates-hold"]
+        assert all(d.source == f"{base}/feed.xml" for d in documents)
+        missing = list(allowed.process(f"{base}/gone.xml"))
+        assert [(o.tag, o.value.error_type) for o in missing] == [(ERRORS, "HTTPError")]
+        refused = list(FetchFeed(1_000_000, 5.0, allow_private_hosts=False).process(
+            f"{base}/feed.xml"))
+        assert [o.tag for o in refused] == [ERRORS]
+        assert "--allow-private-hosts" in refused[0].value.message
+    assert MAIN == "main"
