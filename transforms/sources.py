@@ -161,9 +161,9 @@ class ReadInputFile(StageDoFn):
         self.max_bytes = max_bytes
 
     def handle(self, readable: fileio.ReadableFile) -> Iterator[Any]:
+        beam.metrics.Metrics.counter("newsbeam", "inputs").inc()
         path = readable.metadata.path
         kind = input_kind(path)
-        beam.metrics.Metrics.counter("newsbeam", "inputs").inc()
         with readable.open() as stream:  # compression detected from the name (.gz)
             data = read_capped(stream, self.max_bytes)
         if kind == "feed":

@@ -1,0 +1,161 @@
+"""End to end: the command line on the seeds and on bad inputs, on three Beam runners."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, SEEDS, check_seed_cleaning, read_dataset, run_cli
+from httpserver import serve
+
+pytestmark = pytest.mark.slow
+ARTICLE_KEYS = ("article_id", "source", "url", "title", "text", "published_at", "language",
+                "word_count", "removed")
+
+
+def rows(output: Path, dataset: str, drop: tuple[str, ...] = ("ingested_at",
+                                                                "ingest_date")) -> list[tuple]:
+    """A dataset's rows without the ingestion time, sorted, for comparing runs."""
+    return sorted(tuple((k, repr(v)) for k, v in row.items() if k not in drop)
+                  for row in read_dataset(output, dataset))
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("seed-run") / "out"
+    result = run_cli("--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {"output": output, "stdout": result.stdout}
+
+
+def test_default_run_prints_summary(seed_run: dict[str, Any]) -> None:
+    summary = seed_run["stdout"].strip().splitlines()[-1]
+    assert summary.startswith("newsbeam: inputs seen 5 (5 records), articles written 5, "
+                              "already in output 0, errors by stage: none; wall time ")
+
+
+def test_seed_articles_are_clean_and_complete(seed_run: dict[str, Any]) -> None:
+    articles = read_dataset(seed_run["output"], "articles")
+    assert len(articles) == 5
+    for article in articles:
+        assert set(ARTICLE_KEYS) <= set(article)
+        removed = [(r["text"], r["reason"]) for r in article["removed"]]
+        check_seed_cleaning(Path(article["source"]).name, article["title"], article["text"],
+                            removed)
+        assert article["word_count"] == len(re.findall(r"\w+", article["text"]))
+    assert read_dataset(seed_run["output"], "errors") == []
+
+
+def test_seed_entities_and_topics_are_filled(seed_run: dict[str, Any]) -> None:
+    texts = {a["article_id"]: a["text"] for a in read_dataset(seed_run["output"], "articles")}
+    entities = read_dataset(seed_run["output"], "entities")
+    assert {e["article_id"] for e in entities} == set(texts)
+    assert all(texts[e["article_id"]][e["start"]:e["end"]] == e["text"] for e in entities)
+    assert any(e["name"] == "Hamas" and e["label"] == "ORG" for e in entities)
+    topics = read_dataset(seed_run["output"], "topics")
+    assert {t["article_id"] for t in topics} == set(texts)
+    assert all(0.0 <= t["score"] <= 1.0 and t["topic_id"].startswith("medtop:") for t in topics)
+
+
+def test_same_input_gives_same_ids_and_rows(seed_run: dict[str, Any], tmp_path: Path) -> None:
+    result = run_cli("--output", str(tmp_path / "again"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for dataset in ("articles", "entities", "topics"):
+        assert rows(tmp_path / "again", dataset) == rows(seed_run["output"], dataset)
+
+
+def test_rerun_into_same_output_adds_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    assert run_cli("--output", str(output)).returncode == 0
+    again = run_cli("--output", str(output))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "articles written 0, already in output 5" in again.stdout
+    assert len(read_dataset(output, "articles")) == 5
+
+
+@pytest.mark.parametrize("runner_flags", [
+    ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+    ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+], ids=["multi_processing", "portable"])
+def test_other_runners_give_the_same_datasets(runner_flags: list[str], seed_run: dict[str, Any],
+                                              tmp_path: Path) -> None:
+    result = run_cli("--output", str(tmp_path / "out"), *runner_flags)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "articles written 5" in result.stdout
+    for dataset in ("articles", "entities", "topics"):
+        assert rows(tmp_path / "out", dataset) == rows(seed_run["output"], dataset)
+
+
+def test_bad_inputs_go_to_errors_and_the_rest_comes_out(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in sorted(SEEDS.glob("*.txt"))[:2]:
+        shutil.copy(seed, inputs / seed.name)
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "binary.txt").write_bytes(bytes(range(256)) * 16)
+    (inputs / "broken.xml").write_bytes(b"<rss><channel><item><title>cut")
+    (inputs / "slides.pptx").write_bytes(b"PK\x03\x04")
+    output = tmp_path / "out"
+    result = run_cli("--input", f"{inputs}/*", "--input", f"{inputs}/missing/*.txt",
+                     "--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "articles written 2" in result.stdout
+    assert "inputs seen 6 (2 records), articles written 2" in result.stdout
+    assert "errors by stage: sources 5;" in result.stdout
+    assert len(read_dataset(output, "articles")) == 2
+    errors = {(Path(e["source"]).name, e["stage"]): e for e in read_dataset(output, "errors")}
+    assert set(errors) == {(name, "sources") for name in (
+        "empty.txt", "binary.txt", "broken.xml", "slides.pptx", "*.txt")}
+    assert "input is empty" in errors[("empty.txt", "sources")]["message"]
+    assert "unsupported file type" in errors[("slides.pptx", "sources")]["message"]
+
+
+def test_feed_url_from_local_server(tmp_path: Path) -> None:
+    feed = (FIXTURES / "feeds" / "world.rss").read_bytes()
+    with serve({"/feed.xml": (200, "application/rss+xml", feed)}) as base:
+        output = tmp_path / "out"
+        result = run_cli("--feed", f"{base}/feed.xml", "--allow-private-hosts",
+                         "--output", str(output))
+        refused = run_cli("--feed", f"{base}/feed.xml", "--output", str(tmp_path / "refused"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    articles = {a["url"]: a for a in read_dataset(output, "articles")}
+    assert set(articles) == {"https://news.example.org/world/storm-schools",
+                             "https://news.example.org/world/rates-hold"}
+    storm = articles["https://news.example.org/world/storm-schools"]
+    assert storm["source"] == f"{base}/feed.xml"
+    assert storm["title"] == "Storm closes schools across the north"
+    assert "Read more" not in storm["text"]
+    assert [r["reason"] for r in storm["removed"]] == ["read_more"]
+    assert storm["published_at"].isoformat() == "2024-03-05T08:00:00+00:00"
+    assert [e["stage"] for e in read_dataset(output, "errors")] == ["sources"]  # empty entry
+    assert refused.returncode == 0
+    refusal = read_dataset(tmp_path / "refused", "errors")
+    assert len(refusal) == 1 and "--allow-private-hosts" in refusal[0]["message"]
+
+
+def test_bad_config_stops_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("entities: {modle: x}\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newsbeam: unknown config key 'entities.modle'; valid keys here: "
+        "backend, batch_size, labels, model")
+
+
+def test_unwritable_output_stops_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = run_cli("--output", str(blocker / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"newsbeam: cannot write to output '{blocker / 'out'}'")
+
+
+def test_help_lists_the_flags() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "--allow-private-hosts" in result.stdout and "--feed URL_OR_PATH" in result.stdout

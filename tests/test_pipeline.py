@@ -1,0 +1,58 @@
+"""The whole graph on a TestPipeline: seeds plus bad inputs, checked stage by stage."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to, is_not_empty
+from conftest import SEEDS, read_dataset, seed_expectations
+
+from pipeline.build import add_stages
+
+pytestmark = pytest.mark.slow
+
+
+def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, Any]) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        shutil.copy(seed, inputs / seed.name)
+    shutil.copy(SEEDS / "000_f18e94bea9b18e7b.txt", inputs / "zz_copy_of_000.txt")
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "furniture.txt").write_text("Headline\n\nShow Comments\n\nRecent Posts\n")
+    output = tmp_path / "out"
+    run_config = {**config, "inputs": [f"{inputs}/*.txt"], "output": str(output)}
+    titles = sorted(expected["title"] for expected in seed_expectations().values())
+
+    with TestPipeline() as p:
+        stages = add_stages(p, run_config, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        assert_that(stages["clean_articles"] | "Titles" >> beam.Map(lambda a: a.title),
+                    equal_to(titles), label="CleanTitles")
+        assert_that(stages["errors"] | "ErrorKeys" >> beam.Map(
+            lambda e: (Path(e.source).name, e.stage, e.error_type)), equal_to([
+                ("empty.txt", "sources", "BadInput"),
+                ("furniture.txt", "clean", "BadInput"),
+                ("zz_copy_of_000.txt", "dedupe", "BadInput"),
+            ]), label="Errors")
+        assert_that(stages["entity_mentions"], is_not_empty(), label="EntitiesFilled")
+        assert_that(stages["topic_scores"] | "TopicArticles" >> beam.Map(lambda kv: kv[0])
+                    | beam.Distinct() | beam.combiners.Count.Globally(),
+                    equal_to([5]), label="EveryArticleHasTopics")
+
+    articles = read_dataset(output, "articles")
+    assert sorted(a["title"] for a in articles) == titles
+    assert {a["ingest_date"] for a in articles} == {"2026-01-02"}
+    texts = {a["article_id"]: a["text"] for a in articles}
+    entities = read_dataset(output, "entities")
+    assert entities and all(texts[e["article_id"]][e["start"]:e["end"]] == e["text"]
+                            for e in entities)
+    errors = read_dataset(output, "errors")
+    assert sorted(Path(e["source"]).name for e in errors) == [
+        "empty.txt", "furniture.txt", "zz_copy_of_000.txt"]
+    assert all(e["ingested_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC) for e in errors)
