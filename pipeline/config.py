@@ -15,6 +15,13 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message says which key and what was expected."""
 
 
+def choose(registry: dict[str, Any], name: str, key: str) -> Any:
+    """A backend looked up by name; an unknown name lists the valid choices."""
+    if name not in registry:
+        raise ConfigError(f"unknown {key} {name!r}; valid choices: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

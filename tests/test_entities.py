@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from pipeline.config import choose
 from pipeline.records import Article
 from transforms.entities import (
+    ENTITY_BACKENDS,
     SpacyEntities,
     canonical_name,
-    entity_backend,
     entity_id_for,
     entity_key,
     trim_span,
@@ -73,4 +74,4 @@ def test_too_long_text_goes_to_errors_and_the_batch_goes_on(tagger: SpacyEntitie
 
 def test_unknown_backend_lists_valid_choices() -> None:
     with pytest.raises(ValueError, match="valid choices: spacy_ner"):
-        entity_backend("bert")
+        choose(ENTITY_BACKENDS, "bert", "entities.backend")

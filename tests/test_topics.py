@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.config import choose
 from pipeline.records import Article
-from transforms.topics import LexiconTopics, TopicLexicon, lexicon_scores, topic_backend
+from transforms.topics import TOPIC_BACKENDS, LexiconTopics, TopicLexicon, lexicon_scores
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -64,4 +65,4 @@ def test_dofn_yields_keyed_topic_rows(config: dict[str, Any]) -> None:
 
 def test_unknown_backend_lists_valid_choices() -> None:
     with pytest.raises(ValueError, match="valid choices: lexicon_topics"):
-        topic_backend("zero_shot")
+        choose(TOPIC_BACKENDS, "zero_shot", "topics.backend")

@@ -10,6 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.config import choose
 from pipeline.records import Article, EntityMention
 from transforms.failures import BadInput, StageDoFn, apply_stage
 
@@ -118,19 +119,13 @@ class SpacyEntities(StageDoFn):
 ENTITY_BACKENDS: dict[str, type[StageDoFn]] = {"spacy_ner": SpacyEntities}
 
 
-def entity_backend(name: str) -> type[StageDoFn]:
-    if name not in ENTITY_BACKENDS:
-        raise ValueError(f"unknown entities.backend {name!r}; valid choices: "
-                         f"{', '.join(sorted(ENTITY_BACKENDS))}")
-    return ENTITY_BACKENDS[name]
-
-
 class ExtractEntities(beam.PTransform):
     """Articles -> ((article_id, EntityMention) pairs, ErrorRecords)."""
 
     def __init__(self, backend: str, model: str, labels: list[str], batch_size: int) -> None:
         super().__init__()
-        self.tagger = entity_backend(backend)(model, labels, batch_size)
+        tagger_class = choose(ENTITY_BACKENDS, backend, "entities.backend")
+        self.tagger = tagger_class(model, labels, batch_size)
         self.batch_size = batch_size
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.config import choose
 from pipeline.records import Article, TopicScore
 from transforms.failures import StageDoFn, apply_stage
 
@@ -73,20 +74,14 @@ class LexiconTopics(StageDoFn):
 TOPIC_BACKENDS: dict[str, type[StageDoFn]] = {"lexicon_topics": LexiconTopics}
 
 
-def topic_backend(name: str) -> type[StageDoFn]:
-    if name not in TOPIC_BACKENDS:
-        raise ValueError(f"unknown topics.backend {name!r}; valid choices: "
-                         f"{', '.join(sorted(TOPIC_BACKENDS))}")
-    return TOPIC_BACKENDS[name]
-
-
 class ExtractTopics(beam.PTransform):
     """Articles -> ((article_id, TopicScore) pairs, ErrorRecords)."""
 
     def __init__(self, backend: str, lexicon: dict[str, Any], min_score: float,
                  max_topics: int) -> None:
         super().__init__()
-        self.labeller = topic_backend(backend)(lexicon, min_score, max_topics)
+        labeller_class = choose(TOPIC_BACKENDS, backend, "topics.backend")
+        self.labeller = labeller_class(lexicon, min_score, max_topics)
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         return apply_stage(articles, "ScoreTopics", self.labeller)
