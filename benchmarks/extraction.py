@@ -1,0 +1,134 @@
+"""Article-body extraction on the scrapinghub benchmark (181 pages with gold bodies).
+
+Runs newsbeam's own parse + clean code in two modes, HTML pages and all-visible-text as .txt,
+next to trafilatura alone, and prints precision, recall and F1 with the benchmark's scoring.
+Per-document scores go to benchmarks/results/extraction-<mode>.tsv.
+
+    make bench-extraction      (or: python benchmarks/extraction.py [--data DIR])
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import trafilatura
+
+from pipeline.config import load_config
+from pipeline.records import RawDocument
+from transforms.clean import BoilerplateRules, clean_article
+from transforms.failures import BadInput
+from transforms.parse import parse_html, parse_text
+from transforms.sources import decode_text
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "scrapinghub"
+RESULTS = ROOT / "benchmarks" / "results"
+TOKEN = re.compile(r"\w+")
+
+
+def shingles(text: str, size: int = 4) -> Counter[tuple[str, ...]]:
+    tokens = TOKEN.findall(text)
+    return Counter(tuple(tokens[i:i + size]) for i in range(max(0, len(tokens) - size + 1)))
+
+
+def document_scores(predicted: str, gold: str) -> tuple[float, float]:
+    """(precision, recall) of one document, as the benchmark defines them."""
+    pred, true = shingles(predicted), shingles(gold)
+    tp = sum((pred & true).values())
+    fp = sum(pred.values()) - tp
+    fn = sum(true.values()) - tp
+    if fp == 0 and fn == 0:
+        return 1.0, 1.0
+    total = tp + fp + fn
+    tp, fp, fn = tp / total, fp / total, fn / total
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return precision, recall
+
+
+def summarize(scores: dict[str, tuple[float, float]]) -> tuple[float, float, float]:
+    precision = sum(p for p, _ in scores.values()) / len(scores)
+    recall = sum(r for _, r in scores.values()) / len(scores)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def evaluate(name: str, extract: Callable[[str], str], inputs: dict[str, str],
+             gold: dict[str, str]) -> dict[str, object]:
+    started = time.perf_counter()
+    scores, outputs = {}, {}
+    for doc_id, content in inputs.items():
+        try:
+            outputs[doc_id] = extract(content) or ""
+        except BadInput:
+            outputs[doc_id] = ""
+        scores[doc_id] = document_scores(outputs[doc_id], gold[doc_id])
+    seconds = time.perf_counter() - started
+    precision, recall, f1 = summarize(scores)
+    return {"name": name, "P": precision, "R": recall, "F1": f1, "scores": scores,
+            "outputs": outputs, "seconds": seconds}
+
+
+def write_scores(mode: str, results: list[dict[str, object]]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"extraction-{mode}.tsv"
+    names = [r["name"] for r in results]
+    with path.open("w", encoding="utf-8") as out:
+        out.write("doc_id\t" + "\t".join(f"{n} P\t{n} R" for n in names) + "\n")
+        for doc_id in sorted(results[0]["scores"]):
+            cells = [f"{r['scores'][doc_id][0]:.4f}\t{r['scores'][doc_id][1]:.4f}"
+                     for r in results]
+            out.write(doc_id + "\t" + "\t".join(cells) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    args = parser.parse_args(argv)
+    truth = json.loads((args.data / "ground-truth.json").read_text(encoding="utf-8"))
+    gold = {doc_id: entry["articleBody"] for doc_id, entry in truth.items()}
+    pages = {doc_id: decode_text(gzip.decompress((args.data / "html" / f"{doc_id}.html.gz")
+                                                 .read_bytes())) for doc_id in gold}
+    with gzip.open(args.data / "alltext.json.gz", "rt", encoding="utf-8") as stream:
+        alltext = {doc_id: entry["articleBody"] for doc_id, entry in json.load(stream).items()}
+
+    config = load_config()
+    rules = BoilerplateRules.from_config(config["boilerplate"])
+
+    def newsbeam_html(html: str) -> str:
+        raw = RawDocument(source="page.html", kind="html", content=html)
+        return clean_article(parse_html(raw, config["extraction"]), rules).text
+
+    def newsbeam_text(text: str) -> str:
+        return clean_article(parse_text(RawDocument("page.txt", "text", text)), rules).text
+
+    def trafilatura_alone(html: str) -> str:
+        return trafilatura.extract(html) or ""
+
+    runs = {
+        "html": [evaluate("trafilatura alone", trafilatura_alone, pages, gold),
+                 evaluate("newsbeam parse+clean", newsbeam_html, pages, gold)],
+        "text": [evaluate("all text (no cleaning)", lambda t: t, alltext, gold),
+                 evaluate("newsbeam parse+clean", newsbeam_text, alltext, gold)],
+    }
+    print(f"scrapinghub article-extraction benchmark: {len(gold)} pages; "
+          f"trafilatura {trafilatura.__version__}, Python {sys.version.split()[0]}")
+    print(f"{'mode':<6} {'system':<24} {'precision':>9} {'recall':>7} {'F1':>6} {'pages/s':>8}")
+    for mode, results in runs.items():
+        for r in results:
+            print(f"{mode:<6} {r['name']:<24} {r['P']:>9.3f} {r['R']:>7.3f} {r['F1']:>6.3f} "
+                  f"{len(gold) / r['seconds']:>8.1f}")
+        print(f"       per-document scores: {write_scores(mode, results).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
