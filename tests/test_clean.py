@@ -101,9 +101,10 @@ def test_repeated_article_sentence_far_apart_is_kept(rules: BoilerplateRules) ->
 
 
 def test_about_heading_without_bio_is_kept(rules: BoilerplateRules) -> None:
-    paragraphs = ["About Town", "The mayor opened the new library on Friday.",
-                  "Residents welcomed the long-awaited building."]
-    assert classify_paragraphs(paragraphs, rules) == [None, None, None]
+    paragraphs = ["The mayor opened the new library on Friday after two years of building work.",
+                  "About Town", "Residents welcomed the long-awaited building.",
+                  "It will open every day from nine in the morning, the council said."]
+    assert classify_paragraphs(paragraphs, rules) == [None, None, None, None]
 
 
 def test_language_switcher_above_title_gives_way(rules: BoilerplateRules) -> None:

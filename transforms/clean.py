@@ -16,7 +16,9 @@ from transforms.parse import PARAGRAPH_BREAK
 
 STAGE = "clean"
 _WORD = re.compile(r"\w+")
-_SENTENCE_PUNCTUATION = re.compile(r"[.!?:;\"”’)]\s*$")
+# Removed by a rule but part of the article's run: they do not end it.
+INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
+_SENTENCE_END = re.compile(r"[.!?:;\"”’)»。！？」』]\s*$")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -43,6 +45,7 @@ class BoilerplateRules:
     caption_repeat_window: int
     caption_min_words: int
     trailing_fragment_max_words: int
+    main_block: dict[str, int]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BoilerplateRules:
@@ -63,6 +66,7 @@ class BoilerplateRules:
             caption_repeat_window=int(config["caption_repeat_window"]),
             caption_min_words=int(config["caption_min_words"]),
             trailing_fragment_max_words=int(config["trailing_fragment_max_words"]),
+            main_block={key: int(value) for key, value in config["main_block"].items()},
         )
 
     def line_reason(self, paragraph: str) -> str | None:
@@ -139,20 +143,96 @@ def _mark_trailing_fragments(paragraphs: list[str], reasons: list[str | None],
             continue
         paragraph = paragraphs[i]
         short = word_count(paragraph) <= rules.trailing_fragment_max_words
-        if not short or _SENTENCE_PUNCTUATION.search(paragraph):
+        if not short or _SENTENCE_END.search(paragraph):
             return
         reasons[i] = "navigation"
 
 
-def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules) -> list[str | None]:
-    """One reason (or None to keep) per paragraph."""
+def _reads_as_prose(paragraph: str, settings: dict[str, int]) -> bool:
+    length = len(paragraph)
+    return length >= settings["prose_long_chars"] or (
+        length >= settings["prose_min_chars"] and bool(_SENTENCE_END.search(paragraph)))
+
+
+def _headline_repeat(paragraphs: list[str], title: str | None) -> int | None:
+    """Index of the paragraph that repeats the page title (the article's own headline, which
+    the page title carries with the site name), or None."""
+    title_key = _key(title or "")
+    if len(title_key) < 20:
+        return None
+    for i, paragraph in enumerate(paragraphs):
+        key = _key(paragraph)
+        shorter, longer = sorted((key, title_key), key=len)
+        if len(shorter) >= 20 and shorter in longer and len(shorter) * 2 >= len(longer):
+            return i
+    return None
+
+
+def _mark_outside_main_block(paragraphs: list[str], reasons: list[str | None],
+                             rules: BoilerplateRules, title: str | None) -> None:
+    """A page's visible text: the article is the run of paragraphs with the most prose in it
+    (maximum-sum segment, prose counting its length, anything else a fixed penalty), widened
+    over neighbouring lines that end like sentences. Where the page repeats its title as the
+    headline, the article starts after it. Without any prose nothing is cut."""
+    settings = rules.main_block
+    if not settings["enabled"]:
+        return
+    headline = _headline_repeat(paragraphs, title)
+    if headline is not None:
+        for i in range(headline + 1):
+            reasons[i] = reasons[i] or ("headline" if i == headline else "outside_article")
+    gains = [
+        (0 if reason in INLINE_REASONS else -settings["furniture_penalty"]) if reason
+        else min(len(p), settings["prose_weight_cap"]) if _reads_as_prose(p, settings)
+        else -settings["furniture_penalty"]
+        for p, reason in zip(paragraphs, reasons, strict=True)
+    ]
+    best, start, end, running, run_start = 0, 0, -1, 0, 0
+    for i, gain in enumerate(gains):
+        if running <= 0:
+            running, run_start = 0, i
+        running += gain
+        if running > best:
+            best, start, end = running, run_start, i
+    if best <= 0:
+        return
+    start = _widen(paragraphs, reasons, start, -1, settings)
+    end = _widen(paragraphs, reasons, end, 1, settings)
+    for i in (*range(start), *range(end + 1, len(paragraphs))):
+        reasons[i] = reasons[i] or "outside_article"
+
+
+def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: int,
+           settings: dict[str, int]) -> int:
+    """Move a block edge over neighbouring lines that end like sentences, and over a single
+    other line (a subheading) when prose follows it; lines a rule removes are looked past."""
+    candidates = [i for i in range(edge + step, len(paragraphs) if step > 0 else -1, step)
+                  if reasons[i] is None]
+    for position, i in enumerate(candidates):
+        paragraph = paragraphs[i]
+        if _SENTENCE_END.search(paragraph) and word_count(paragraph) >= 3:
+            edge = i
+            continue
+        beyond = candidates[position + 1] if position + 1 < len(candidates) else None
+        if beyond is None or not _reads_as_prose(paragraphs[beyond], settings):
+            break
+    return edge
+
+
+def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules,
+                        page_text: bool = True, title: str | None = None) -> list[str | None]:
+    """One reason (or None to keep) per paragraph. `page_text`: the paragraphs may be a whole
+    page's visible text (plain-text input), so the article's extent is found too; HTML bodies
+    come out of trafilatura already cut to the article."""
     reasons: list[str | None] = [rules.line_reason(p) for p in paragraphs]
     for i, paragraph in enumerate(paragraphs):
         if reasons[i] is None and rules.is_caption(paragraph):
             reasons[i] = "caption"
     _mark_repeats(paragraphs, reasons, rules)
     _mark_author_bio(paragraphs, reasons, rules)
-    _mark_trailing_fragments(paragraphs, reasons, rules)
+    if page_text:
+        _mark_outside_main_block(paragraphs, reasons, rules, title)
+        _mark_trailing_fragments(paragraphs, reasons, rules)
     return reasons
 
 
@@ -167,7 +247,8 @@ def clean_article(article: Article, rules: BoilerplateRules) -> Article:
             removed.append(Removed(title, reason))
             title = paragraphs.pop(0)
     kept = []
-    for paragraph, reason in zip(paragraphs, classify_paragraphs(paragraphs, rules), strict=True):
+    reasons = classify_paragraphs(paragraphs, rules, article.kind == "text", title)
+    for paragraph, reason in zip(paragraphs, reasons, strict=True):
         if reason is None:
             kept.append(paragraph)
         else:
