@@ -44,6 +44,7 @@ class BoilerplateRules:
     max_boilerplate_words: int
     caption_repeat_window: int
     caption_min_words: int
+    duplicate_min_words: int
     trailing_fragment_max_words: int
     main_block: dict[str, int]
 
@@ -53,8 +54,8 @@ class BoilerplateRules:
         agencies = _alternation(config["agencies"])
         derived = [
             ("navigation", rf"^(?:(?:{languages})\s*[/|·•,]\s*)+(?:{languages})$"),
-            ("photo_credit", rf"^[(\[]?\s*(?:{agencies})(?:\s+photos?)?\s*[)\]]?$"),
-            ("photo_credit", rf"^[^.!?]{{0,60}}\s*/\s*(?:{agencies})(?:\s+via\s+[^.]{{0,40}})?$"),
+            ("photo_credit", rf"^[(\[]?\s*(?-i:{agencies})(?:\s+photos?)?\s*[)\]]?$"),
+            ("photo_credit", rf"^[^.!?]{{0,60}}\s*/\s*(?-i:{agencies})(?:\s+via\s+[^.]{{0,40}})?$"),
         ]
         listed = [(reason, p) for reason, ps in config["patterns"].items() for p in ps]
         return cls(
@@ -65,6 +66,7 @@ class BoilerplateRules:
             max_boilerplate_words=int(config["max_boilerplate_words"]),
             caption_repeat_window=int(config["caption_repeat_window"]),
             caption_min_words=int(config["caption_min_words"]),
+            duplicate_min_words=int(config["duplicate_min_words"]),
             trailing_fragment_max_words=int(config["trailing_fragment_max_words"]),
             main_block={key: int(value) for key, value in config["main_block"].items()},
         )
@@ -112,7 +114,8 @@ def _mark_repeats(paragraphs: list[str], reasons: list[str | None],
             if core and (key in core or core in key):
                 reasons[i] = "caption"
                 break
-            if j < i and reasons[j] is None and _key(paragraphs[j]) == key:
+            if (j < i and reasons[j] is None and _key(paragraphs[j]) == key
+                    and word_count(paragraph) >= rules.duplicate_min_words):
                 reasons[i] = "duplicate"
                 break
 
