@@ -190,19 +190,45 @@ def _mark_outside_main_block(paragraphs: list[str], reasons: list[str | None],
         else -settings["furniture_penalty"]
         for p, reason in zip(paragraphs, reasons, strict=True)
     ]
-    best, start, end, running, run_start = 0, 0, -1, 0, 0
-    for i, gain in enumerate(gains):
-        if running <= 0:
-            running, run_start = 0, i
-        running += gain
-        if running > best:
-            best, start, end = running, run_start, i
-    if best <= 0:
+    start, end = _best_run(gains, headline, settings["article_min_chars"])
+    if end < start:
         return
     start = _widen(paragraphs, reasons, start, -1, settings)
     end = _widen(paragraphs, reasons, end, 1, settings)
     for i in (*range(start), *range(end + 1, len(paragraphs))):
         reasons[i] = reasons[i] or "outside_article"
+
+
+def _prose_runs(gains: list[int], first: int) -> list[tuple[int, int, int]]:
+    """(sum, start, end) of each run of paragraphs from `first` on whose gains stay positive
+    (Kadane's segments: a run ends where its running sum would drop to zero)."""
+    runs: list[tuple[int, int, int]] = []
+    best, start, end, running, run_start = 0, first, first - 1, 0, first
+    for i in range(first, len(gains)):
+        if running <= 0:
+            if best > 0:
+                runs.append((best, start, end))
+            best, running, run_start = 0, 0, i
+        running += gains[i]
+        if running > best:
+            best, start, end = running, run_start, i
+    if best > 0:
+        runs.append((best, start, end))
+    return runs
+
+
+def _best_run(gains: list[int], headline: int | None, min_sum: int) -> tuple[int, int]:
+    """(start, end) of the article's run: the first substantial run after the headline when
+    the page repeats it, else the run with the largest sum; (0, -1) when none is positive."""
+    if headline is not None:
+        after = [run for run in _prose_runs(gains, headline + 1) if run[0] >= min_sum]
+        if after:
+            return after[0][1], after[0][2]
+    runs = _prose_runs(gains, 0)
+    if not runs:
+        return 0, -1
+    _, start, end = max(runs)
+    return start, end
 
 
 def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: int,
