@@ -43,7 +43,8 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
     documents, source_errors = pipeline | "ReadSources" >> ReadSources(
         patterns, feed_urls, limits["max_input_bytes"], limits["fetch_timeout_s"],
         config["allow_private_hosts"])
-    articles, parse_errors = documents | "ParseArticles" >> ParseArticles(config["extraction"])
+    articles, parse_errors = documents | "ParseArticles" >> ParseArticles(
+        config["extraction"], limits["extraction_timeout_s"])
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         BoilerplateRules.from_config(config["boilerplate"]), config["min_words"])
     unique_articles, dedupe_errors = (

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS, check_seed_cleaning, seed_expectations
+from conftest import FIXTURES, SEEDS, check_seed_cleaning, seed_expectations
 
 from pipeline.records import Article, RawDocument
 from transforms.clean import BoilerplateRules, CleanArticle, classify_paragraphs, clean_article
 from transforms.failures import ERRORS
-from transforms.parse import parse_text
+from transforms.parse import parse_html, parse_text
 
 
 @pytest.mark.parametrize("seed", sorted(seed_expectations()))
@@ -32,6 +32,8 @@ MUST_DROP = [
      "comment_widget"),
     ("Read more: Ministers agree new climate targets", "read_more"),
     ("RELATED: Council election results in full", "read_more"),
+    ("Related stories", "related"),
+    ("You may also like", "related"),
     ("See also | Floods hit the north", "read_more"),
     ("Photo: Jane Doe/AFP", "photo_credit"),
     ("(Getty Images)", "photo_credit"),
@@ -68,7 +70,7 @@ MUST_KEEP = [
 def test_leftover_line_is_dropped_with_reason(line: str, reason: str,
                                               rules: BoilerplateRules) -> None:
     paragraphs = [CONTEXT[0], line, *CONTEXT[1:]]
-    assert classify_paragraphs(paragraphs, rules) == [None, reason, None, None]
+    assert classify_paragraphs(paragraphs, rules, page_text=False) == [None, reason, None, None]
 
 
 @pytest.mark.parametrize("line", MUST_KEEP)
@@ -107,6 +109,43 @@ def test_about_heading_without_bio_is_kept(rules: BoilerplateRules) -> None:
     assert classify_paragraphs(paragraphs, rules) == [None, None, None, None]
 
 
+PROSE = [f"Paragraph {n} of the report says the council met on Tuesday and agreed the budget "
+         "for next year after a long debate about buses, schools and housing in the city."
+         for n in range(30)]
+
+
+def test_page_text_keeps_the_prose_run_and_drops_menus_around_it(rules: BoilerplateRules) -> None:
+    paragraphs = ["Home", "World", "Business", "Sport", *PROSE[:6], "Share", "Most popular",
+                  "Ten things to do this weekend", "Cookie settings", "Contact us"]
+    reasons = classify_paragraphs(paragraphs, rules, page_text=True, title="Council budget")
+    assert [r for r in reasons[4:10]] == [None] * 6
+    assert all(reasons[i] for i in (0, 1, 2, 3, 10, 11, 12, 13, 14))
+
+
+def test_article_starts_after_the_repeated_headline(rules: BoilerplateRules) -> None:
+    teaser = ("Another story entirely, with a long summary that reads like prose and ends "
+              "with a full stop, as teasers on news front pages often do.")
+    paragraphs = [teaser, teaser + " Again.", "Council agrees budget for next year",
+                  *PROSE[:4]]
+    reasons = classify_paragraphs(paragraphs, rules, page_text=True,
+                                  title="Council agrees budget for next year | City News")
+    assert reasons == ["outside_article", "outside_article", "headline", None, None, None, None]
+
+
+def test_related_box_inside_the_article_does_not_end_it(rules: BoilerplateRules) -> None:
+    paragraphs = [*PROSE[:3], "Related", "Bus fares to rise in January", *PROSE[3:8]]
+    reasons = classify_paragraphs(paragraphs, rules, page_text=True)
+    assert reasons[:3] == [None] * 3 and reasons[5:] == [None] * 5
+    assert reasons[3] == "related"
+
+
+def test_related_list_after_a_full_article_ends_it(rules: BoilerplateRules) -> None:
+    paragraphs = [*PROSE[:12], "Related stories", *PROSE[12:15]]
+    reasons = classify_paragraphs(paragraphs, rules, page_text=True)
+    assert reasons[:12] == [None] * 12
+    assert reasons[12:] == ["related"] + ["outside_article"] * 3
+
+
 def test_language_switcher_above_title_gives_way(rules: BoilerplateRules) -> None:
     article = Article(article_id="x", source="s", kind="text", title="English / Deutsch",
                       text="Storm closes schools\n\nSchools across the region closed on Monday.")
@@ -124,3 +163,26 @@ def test_article_with_nothing_left_goes_to_errors(rules: BoilerplateRules) -> No
     error = outputs[0].value
     assert (error.source, error.stage, error.error_type) == ("empty.txt", "clean", "BadInput")
     assert "0 words left" in error.message
+
+
+def _golden_pages() -> dict:
+    import yaml
+
+    return yaml.safe_load((FIXTURES / "pages" / "golden.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", sorted(_golden_pages()))
+def test_golden_page_keeps_article_and_drops_leftovers(page: str, config: dict,
+                                                       rules: BoilerplateRules) -> None:
+    expected = _golden_pages()[page]
+    content = (FIXTURES / "pages" / page).read_text(encoding="utf-8")
+    raw = RawDocument(source=page, kind=expected["kind"], content=content)
+    parsed = (parse_html(raw, config["extraction"]) if expected["kind"] == "html"
+              else parse_text(raw))
+    article = clean_article(parsed, rules)
+    assert article.title == expected["title"]
+    for snippet in expected["keep"]:
+        assert snippet in article.text, f"{page}: article text lost: {snippet!r}"
+    for snippet in expected["drop"]:
+        assert snippet not in article.text, f"{page}: leftover kept: {snippet!r}"
+    assert all(r.reason for r in article.removed)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from conftest import FIXTURES
 
+import transforms.parse
 from pipeline.records import RawDocument
 from transforms.failures import ERRORS
 from transforms.parse import (
@@ -79,7 +82,30 @@ def test_normalize_url_drops_tracking_and_fragment() -> None:
 
 def test_page_without_article_goes_to_errors(config: dict[str, Any]) -> None:
     raw = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
-    outputs = list(ParseDocument(config["extraction"]).process(raw))
+    outputs = list(ParseDocument(config["extraction"], timeout_s=10).process(raw))
     assert [o.tag for o in outputs] == [ERRORS]
     assert outputs[0].value.stage == "parse"
     assert outputs[0].value.source == "blank.html"
+
+
+def test_slow_extraction_goes_to_errors_and_the_next_page_is_parsed(
+        config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    real_parse_html = transforms.parse.parse_html
+
+    def parse_html_slowly_for_one_page(document: RawDocument, options: dict) -> Any:
+        if document.source == "slow.html":
+            time.sleep(3)
+        return real_parse_html(document, options)
+
+    monkeypatch.setattr(transforms.parse, "parse_html", parse_html_slowly_for_one_page)
+    parser = ParseDocument(config["extraction"], timeout_s=0.5)
+    parser.setup()
+    html = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+    started = time.monotonic()
+    slow = list(parser.process(RawDocument("slow.html", "html", html)))
+    assert time.monotonic() - started < 2.5
+    assert [o.tag for o in slow] == [ERRORS]
+    assert slow[0].value.message == "extraction took longer than limits.extraction_timeout_s=0.5 s"
+    fine = list(parser.process(RawDocument("fine.html", "html", html)))
+    assert [a.title for a in fine] == ["Council approves city transport plan"]
+    parser.teardown()

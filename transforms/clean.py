@@ -18,6 +18,8 @@ STAGE = "clean"
 _WORD = re.compile(r"\w+")
 # Removed by a rule but part of the article's run: they do not end it.
 INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
+# Found where an article ends: widening a run never crosses them.
+END_REASONS = frozenset({"related", "comment_widget"})
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)»。！？」』]\s*$")
 
 
@@ -193,6 +195,7 @@ def _mark_outside_main_block(paragraphs: list[str], reasons: list[str | None],
     start, end = _best_run(gains, headline, settings["article_min_chars"])
     if end < start:
         return
+    end = _cut_at_article_end(reasons, gains, start, end, settings["article_end_min_chars"])
     start = _widen(paragraphs, reasons, start, -1, settings)
     end = _widen(paragraphs, reasons, end, 1, settings)
     for i in (*range(start), *range(end + 1, len(paragraphs))):
@@ -231,12 +234,29 @@ def _best_run(gains: list[int], headline: int | None, min_sum: int) -> tuple[int
     return start, end
 
 
+def _cut_at_article_end(reasons: list[str | None], gains: list[int], start: int, end: int,
+                        min_chars: int) -> int:
+    """End the run at a related-stories heading or comment widget once it holds an article's
+    worth of prose (earlier ones are inline boxes inside the article)."""
+    prose = 0
+    for i in range(start, end + 1):
+        if reasons[i] in END_REASONS and prose >= min_chars:
+            return i - 1
+        prose += max(gains[i], 0)
+    return end
+
+
 def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: int,
            settings: dict[str, int]) -> int:
     """Move a block edge over neighbouring lines that end like sentences, and over a single
-    other line (a subheading) when prose follows it; lines a rule removes are looked past."""
-    candidates = [i for i in range(edge + step, len(paragraphs) if step > 0 else -1, step)
-                  if reasons[i] is None]
+    other line (a subheading) when prose follows it; lines a rule removes are looked past,
+    up to a line that ends articles (related stories, comments)."""
+    candidates = []
+    for i in range(edge + step, len(paragraphs) if step > 0 else -1, step):
+        if reasons[i] in END_REASONS:
+            break
+        if reasons[i] is None:
+            candidates.append(i)
     for position, i in enumerate(candidates):
         paragraph = paragraphs[i]
         if _SENTENCE_END.search(paragraph) and word_count(paragraph) >= 3:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
@@ -122,15 +124,39 @@ def parse_html(document: RawDocument, extract_options: dict) -> Article:
 
 
 class ParseDocument(StageDoFn):
+    """Parses one document; an HTML extraction that runs past the deadline becomes an errors
+    row and the run moves on (the abandoned extraction finishes in the background)."""
+
     stage = STAGE
 
-    def __init__(self, extract_options: dict) -> None:
+    def __init__(self, extract_options: dict, timeout_s: float) -> None:
         self.extract_options = extract_options
+        self.timeout_s = timeout_s
+        self._pool: ThreadPoolExecutor | None = None
+
+    def setup(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+
+    def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _parse_html_in_time(self, document: RawDocument) -> Article:
+        if self._pool is None:
+            self.setup()
+        future = self._pool.submit(parse_html, document, self.extract_options)
+        try:
+            return future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+            raise BadInput(f"extraction took longer than limits.extraction_timeout_s="
+                           f"{self.timeout_s:g} s") from None
 
     def handle(self, document: RawDocument) -> Iterator[Article]:
         beam.metrics.Metrics.counter("newsbeam", "records").inc()
         if document.kind == "html":
-            article = parse_html(document, self.extract_options)
+            article = self._parse_html_in_time(document)
         else:
             article = parse_text(document)
         if not article.text.strip():
@@ -141,9 +167,9 @@ class ParseDocument(StageDoFn):
 class ParseArticles(beam.PTransform):
     """RawDocuments -> (Articles, ErrorRecords)."""
 
-    def __init__(self, extract_options: dict) -> None:
+    def __init__(self, extract_options: dict, timeout_s: float) -> None:
         super().__init__()
-        self.extract_options = extract_options
+        self.parser = ParseDocument(extract_options, timeout_s)
 
     def expand(self, documents: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return apply_stage(documents, "ParseDocuments", ParseDocument(self.extract_options))
+        return apply_stage(documents, "ParseDocuments", self.parser)
