@@ -1,6 +1,6 @@
 """Builds the Beam graph (and returns it; running is the launcher's job).
 
-sources -> parse -> clean -> dedupe -> (entities || topics) -> join -> write
+sources -> parse -> clean -> dedupe -> (entities -> resolve || topics) -> join -> write
 """
 
 from __future__ import annotations
@@ -14,23 +14,22 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.clean import BoilerplateRules, CleanBoilerplate
 from transforms.dedupe import DropDuplicates
-from transforms.entities import ExtractEntities
+from transforms.entities import ExtractEntities, NameNormalizer
 from transforms.parse import ParseArticles
+from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources, is_url
 from transforms.topics import ExtractTopics
 from transforms.write import WriteDatasets
 
 
-def written_article_ids(pipeline: beam.Pipeline, output: str) -> beam.PCollection:
-    """Ids already in OUTPUT/articles, so a re-run adds only what is new."""
-    pattern = f"{output.rstrip('/')}/articles/**.parquet"
+def written_rows(pipeline: beam.Pipeline, output: str, dataset: str,
+                 columns: list[str]) -> beam.PCollection:
+    """Rows an earlier run wrote to OUTPUT/<dataset> (none on a first run)."""
+    pattern = f"{output.rstrip('/')}/{dataset}/**.parquet"
+    label = "".join(part.capitalize() for part in dataset.split("_"))
     if not FileSystems.match([pattern])[0].metadata_list:
-        return pipeline | "NoWrittenArticles" >> beam.Create([])
-    return (
-        pipeline
-        | "ReadWrittenIds" >> beam.io.ReadFromParquet(pattern, columns=["article_id"])
-        | "WrittenIds" >> beam.Map(lambda row: row["article_id"])
-    )
+        return pipeline | f"NoWritten{label}" >> beam.Create([])
+    return pipeline | f"ReadWritten{label}" >> beam.io.ReadFromParquet(pattern, columns=columns)
 
 
 def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
@@ -48,22 +47,33 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         BoilerplateRules.from_config(config["boilerplate"]), config["min_words"])
     unique_articles, dedupe_errors = (
-        {"articles": clean_articles, "existing": written_article_ids(pipeline, config["output"])}
+        {"articles": clean_articles,
+         "existing": written_rows(pipeline, config["output"], "articles", ["article_id"])
+         | "WrittenIds" >> beam.Map(lambda row: row["article_id"])}
         | "DropDuplicates" >> DropDuplicates()
     )
-    entity_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
-        entities["backend"], entities["model"], entities["labels"], entities["batch_size"])
+    normalizer = NameNormalizer.from_config(entities["name_particles"],
+                                            entities["aliases"]["same_entity"])
+    article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
+        entities["backend"], entities["model"], entities["labels"], entities["batch_size"],
+        normalizer)
+    resolved = {"mentions": article_mentions, "earlier_aliases": written_rows(
+        pipeline, config["output"], "entity_aliases", ["entity_id", "label", "alias", "mentions"])
+    } | "ResolveEntities" >> ResolveEntities(normalizer)
+    entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         topics["backend"], topics["lexicon"], topics["min_score"], topics["max_topics"])
     errors = (
         (source_errors, parse_errors, clean_errors, dedupe_errors, entity_errors, topic_errors)
         | "AllErrors" >> beam.Flatten()
     )
-    rows = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
-            "errors": errors} | "WriteDatasets" >> WriteDatasets(
+    datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
+                "entity_aliases": resolved["aliases"], "errors": errors}
+    rows = datasets | "WriteDatasets" >> WriteDatasets(
         config["output"], ingested_at, config["partition_by_date"])
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
-            "topic_scores": topic_scores, "errors": errors, "rows": rows}
+            "entity_aliases": resolved["aliases"], "topic_scores": topic_scores,
+            "errors": errors, "rows": rows}
 
 
 def build_pipeline(options: PipelineOptions, config: dict[str, Any],

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-DATA_FILE_KEYS = (("boilerplate",), ("topics", "lexicon"))
+DATA_FILE_KEYS = (("boilerplate",), ("topics", "lexicon"), ("entities", "aliases"))
 
 
 class ConfigError(ValueError):

@@ -45,11 +45,13 @@ class Article:
 class EntityMention:
     article_id: str
     entity_id: str
-    name: str
+    name: str  # the canonical name once resolved across articles; the mention's own before
     label: str
-    text: str
+    text: str  # the surface form: article.text[start:end]
     start: int
     end: int
+    key: str = ""  # the spelling-insensitive name key the entity_id is made from
+    full: bool = True  # the mention spells the name out (not a short form linked to it)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,14 @@ TOPICS = pa.schema([
     pa.field("score", pa.float64(), nullable=False),
 ])
 
+ENTITY_ALIASES = pa.schema([
+    pa.field("entity_id", pa.string(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("label", pa.string(), nullable=False),
+    pa.field("alias", pa.string(), nullable=False),
+    pa.field("mentions", pa.int64(), nullable=False),
+])
+
 ERRORS = pa.schema([
     pa.field("source", pa.string(), nullable=False),
     pa.field("stage", pa.string(), nullable=False),
@@ -45,4 +53,5 @@ ERRORS = pa.schema([
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
 ])
 
-DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS, "errors": ERRORS}
+DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS,
+            "entity_aliases": ENTITY_ALIASES, "errors": ERRORS}

@@ -60,10 +60,46 @@ def test_seed_entities_and_topics_are_filled(seed_run: dict[str, Any]) -> None:
     assert all(0.0 <= t["score"] <= 1.0 and t["topic_id"].startswith("medtop:") for t in topics)
 
 
+SEED_PEOPLE = {
+    "Khalil al-Haya": ["Khalil al-Haya", "Khalil al-hayya", "Khalil al-Hayya", "Khalil al Hayya",
+                       "Khalil Al-Haya", "Hayya", "Al Hayya", "Al-Haya"],
+    "Bashar Assad": ["Bashar al-Assad", "Bashar Assad", "Bashar al Assad", "Assad"],
+    "Hassan Nasrallah": ["Hassan Nasrallah"],
+    "Khaled Mashaal": ["Khaled Mashaal", "Khaled Mashal"],
+    "Mustafa al-Sawaf": ["Mustafa al-Sawaf", "Al-Sawaf"],
+}
+
+
+def test_seed_people_resolve_to_one_entity_each(seed_run: dict[str, Any]) -> None:
+    articles = read_dataset(seed_run["output"], "articles")
+    entities = read_dataset(seed_run["output"], "entities")
+    people = [e for e in entities if e["label"] == "PERSON"]
+    ids = {}
+    for name, spellings in SEED_PEOPLE.items():
+        mentions = [e for e in people if e["text"] in spellings]
+        assert {e["text"] for e in mentions} == set(spellings), name
+        assert {(e["entity_id"], e["name"]) for e in mentions} == {(mentions[0]["entity_id"],
+                                                                   name)}
+        ids[name] = mentions[0]["entity_id"]
+        naming = {a["article_id"] for a in articles
+                  if any(s in a["text"] for s in spellings)}
+        assert {e["article_id"] for e in mentions} == naming, name
+    assert len(set(ids.values())) == len(ids)
+    assert len({ids["Khalil al-Haya"]} & {e["entity_id"] for e in entities
+                                          if e["name"] in ("Qassem", "Qassem Soleimani")}) == 0
+    assert {e["entity_id"] for e in people if e["name"] == "Qassem"} != {
+        e["entity_id"] for e in people if e["name"] == "Qassem Soleimani"}
+    aliases = read_dataset(seed_run["output"], "entity_aliases")
+    haya = {a["alias"]: a["mentions"] for a in aliases if a["entity_id"] == ids["Khalil al-Haya"]}
+    assert set(haya) == set(SEED_PEOPLE["Khalil al-Haya"])
+    assert {a["name"] for a in aliases if a["entity_id"] == ids["Khalil al-Haya"]} == {
+        "Khalil al-Haya"}
+
+
 def test_same_input_gives_same_ids_and_rows(seed_run: dict[str, Any], tmp_path: Path) -> None:
     result = run_cli("--output", str(tmp_path / "again"))
     assert result.returncode == 0, result.stderr[-3000:]
-    for dataset in ("articles", "entities", "topics"):
+    for dataset in ("articles", "entities", "topics", "entity_aliases"):
         assert rows(tmp_path / "again", dataset) == rows(seed_run["output"], dataset)
 
 

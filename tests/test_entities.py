@@ -1,4 +1,5 @@
-"""Entities: span trimming, ids, and the spaCy DoFn called through setup()/process()."""
+"""Entities: span trimming, the name normaliser, in-article resolution, and the spaCy DoFn
+called through setup()/process()."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from pipeline.config import choose
 from pipeline.records import Article
 from transforms.entities import (
     ENTITY_BACKENDS,
+    NameNormalizer,
     SpacyEntities,
-    canonical_name,
+    display_name,
     entity_id_for,
-    entity_key,
+    resolve_in_article,
     trim_span,
 )
+
+
+@pytest.fixture(scope="module")
+def normalizer(config: dict[str, Any]) -> NameNormalizer:
+    entities = config["entities"]
+    return NameNormalizer.from_config(entities["name_particles"],
+                                      entities["aliases"]["same_entity"])
 
 
 def test_trim_span_drops_quotes_punctuation_and_possessive() -> None:
@@ -24,22 +33,103 @@ def test_trim_span_drops_quotes_punctuation_and_possessive() -> None:
     assert text[slice(*trim_span(text, start, start + len("“Assad’s”")))] == "Assad"
 
 
-def test_entity_key_ignores_case_diacritics_and_hyphens() -> None:
-    assert entity_key("Khalil al-Hayya") == entity_key("Khalil Al Hayya") == "khalil al hayya"
-    assert entity_key("Türkiye") == "turkiye"
-    assert canonical_name("the  United Nations") == "United Nations"
+def test_trim_span_keeps_the_line_holding_the_name() -> None:
+    text = "Talks ended.\n\nIsmail Haniyeh said"
+    start, end = trim_span(text, text.index("ended"), text.index(" said"))
+    assert text[start:end] == "Ismail Haniyeh"
+
+
+@pytest.mark.parametrize("variants", [
+    ["Khalil al-Haya", "Khalil al-hayya", "Khalil al-Hayya", "Khalil al Hayya",
+     "Khalil Al-Haya"],
+    ["Bashar al-Assad", "Bashar Assad", "Bashar Al-Assad", "Bashar al Assad"],
+    ["Khaled Mashaal", "Khaled Mashal"],
+    ["Sa'ad Hariri", "Saad Hariri", "Sa’ad Hariri"],
+    ["José Álvarez", "Jose Alvarez"],
+])
+def test_spelling_variants_share_a_key(variants: list[str], normalizer: NameNormalizer) -> None:
+    assert len({normalizer.key(v, "PERSON") for v in variants}) == 1
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Qassem Soleimani", "Hazem Qassem"),
+    ("Ismail Haniyeh", "Ismail Sinwar"),
+    ("Khalil al-Haya", "Khalil Shikaki"),
+    ("Hassan Nasrallah", "Hassan Rouhani"),
+])
+def test_near_names_stay_apart(one: str, other: str, normalizer: NameNormalizer) -> None:
+    assert normalizer.key(one, "PERSON") != normalizer.key(other, "PERSON")
+
+
+def test_alias_table_joins_what_spelling_cannot(normalizer: NameNormalizer) -> None:
+    assert normalizer.key("Türkiye", "GPE") == normalizer.key("Turkey", "GPE") == "turkey"
+    assert normalizer.key("U.S.", "GPE") == normalizer.key("United States", "GPE")
+    assert normalizer.key("Türkiye", "PERSON") == "turkiye"  # aliases are per label
+    names = normalizer.configured_names()
+    assert names[entity_id_for("turkey", "GPE")] == "Turkey"
 
 
 def test_entity_id_is_stable_and_label_specific() -> None:
-    assert entity_id_for("Bashar al-Assad", "PERSON") == entity_id_for("Bashar Al-Assad", "PERSON")
-    assert entity_id_for("Hamas", "ORG") != entity_id_for("Hamas", "PERSON")
-    assert len(entity_id_for("Hamas", "ORG")) == 16
+    assert entity_id_for("hamas", "ORG") == entity_id_for("hamas", "ORG")
+    assert entity_id_for("hamas", "ORG") != entity_id_for("hamas", "PERSON")
+    assert len(entity_id_for("hamas", "ORG")) == 16
+    assert display_name("the  United Nations") == "United Nations"
+
+
+def _spans(text: str, *mentions: tuple[str, str]) -> list[tuple[int, int, str]]:
+    """(start, end, label) of each (surface, label), found in order in the text."""
+    spans, cursor = [], 0
+    for surface, label in mentions:
+        start = text.index(surface, cursor)
+        spans.append((start, start + len(surface), label))
+        cursor = start + len(surface)
+    return spans
+
+
+PEOPLE = frozenset({"PERSON", "ORG", "GPE", "NORP"})
+
+
+def test_short_mention_joins_the_full_name_and_label_is_voted(
+        normalizer: NameNormalizer) -> None:
+    text = ("President Bashar al-Assad met the delegation. Assad said the talks were useful, "
+            "and Assad thanked Iran. Critics of the Assad government disagreed.")
+    article = Article("a1", "s", "text", text)
+    mentions = resolve_in_article(article, _spans(
+        text, ("Bashar al-Assad", "PERSON"), ("Assad", "PERSON"), ("Assad", "GPE"),
+        ("Iran", "GPE"), ("Assad", "PERSON")), PEOPLE, normalizer)
+    assad = [m for m in mentions if "Assad" in m.text]
+    assert len({m.entity_id for m in assad}) == 1
+    assert {m.label for m in assad} == {"PERSON"}
+    assert [m.full for m in assad] == [True, False, False, False]
+    assert all(text[m.start:m.end] == m.text for m in mentions)
+    iran = [m for m in mentions if m.text == "Iran"]
+    assert iran[0].label == "GPE" and iran[0].entity_id != assad[0].entity_id
+
+
+def test_short_mention_with_two_possible_owners_stays_alone(normalizer: NameNormalizer) -> None:
+    text = "John Smith and Anna Smith spoke. Smith said no."
+    article = Article("a2", "s", "text", text)
+    mentions = resolve_in_article(article, _spans(
+        text, ("John Smith", "PERSON"), ("Anna Smith", "PERSON"), ("Smith", "PERSON")),
+        PEOPLE, normalizer)
+    assert len({m.entity_id for m in mentions}) == 3
+
+
+def test_organisation_never_joins_a_person(normalizer: NameNormalizer) -> None:
+    text = "Harrison Ford praised Ford. Ford shares rose."
+    article = Article("a3", "s", "text", text)
+    mentions = resolve_in_article(article, _spans(
+        text, ("Harrison Ford", "PERSON"), ("Ford", "ORG"), ("Ford", "ORG")), PEOPLE, normalizer)
+    person, *companies = mentions
+    assert {m.label for m in companies} == {"ORG"}
+    assert all(m.entity_id != person.entity_id for m in companies)
 
 
 @pytest.fixture(scope="module")
-def tagger(config: dict[str, Any]) -> SpacyEntities:
+def tagger(config: dict[str, Any], normalizer: NameNormalizer) -> SpacyEntities:
     entities = config["entities"]
-    dofn = SpacyEntities(entities["model"], entities["labels"], entities["batch_size"])
+    dofn = SpacyEntities(entities["model"], entities["labels"], entities["batch_size"],
+                         normalizer)
     dofn.setup()
     return dofn
 

@@ -1,11 +1,14 @@
-"""Entities: spaCy NER over clean text, mentions with exact character offsets and an entity id."""
+"""Entities: spaCy NER over clean text; mentions with exact character offsets, resolved within
+each article (short forms join the full name, one label per entity by vote)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -15,14 +18,25 @@ from pipeline.records import Article, EntityMention
 from transforms.failures import BadInput, StageDoFn, apply_stage
 
 STAGE = "entities"
+PERSON = "PERSON"
 _EDGE_JUNK = "\"'“”‘’«»()[]{},.;:!?-–— \n\t"
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
-_SEPARATORS = re.compile(r"[\s\-‐‑–—_.'’`]+")
+_APOSTROPHES = re.compile(r"['’`ʼ‘]")
+_SEPARATORS = re.compile(r"[\s\-‐‑–—_.]+")
+_DOUBLED = re.compile(r"(\w)\1+")
+_WORD_CHARS = re.compile(r"\w")
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink a span off surrounding quotes, punctuation and a possessive ending."""
+    """Shrink a span to its name: off surrounding quotes and punctuation, a possessive ending,
+    and, when it runs across a line break, to the line holding most of it."""
+    if "\n" in text[start:end]:
+        pieces, offset = [], start
+        for piece in text[start:end].split("\n"):
+            pieces.append((len(_WORD_CHARS.findall(piece)), offset, offset + len(piece)))
+            offset += len(piece) + 1
+        _, start, end = max(pieces, key=lambda p: (p[0], -p[1]))
     while start < end and text[start] in _EDGE_JUNK:
         start += 1
     while end > start and text[end - 1] in _EDGE_JUNK:
@@ -33,34 +47,86 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def canonical_name(surface: str) -> str:
+def display_name(surface: str) -> str:
+    """A mention as a name: whitespace collapsed, no leading "the"."""
     return " ".join(_LEADING_THE.sub("", surface).split())
 
 
-def entity_key(name: str) -> str:
-    """A spelling-insensitive key: no case, no diacritics, hyphens and apostrophes as spaces."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_SEPARATORS.sub(" ", plain.casefold()).split())
+@dataclass(frozen=True)
+class NameNormalizer:
+    """Spelling-insensitive name keys: case, diacritics, apostrophes, hyphens, name particles
+    (al-, el-) and doubled letters (Hayya/Haya) do not count; a user alias table maps what
+    spelling cannot tell (Türkiye = Turkey)."""
+
+    particles: frozenset[str]
+    aliases: dict[tuple[str, str], str]  # (label, key) -> key of the canonical name
+    names: dict[tuple[str, str], str]  # (label, key) -> canonical name from the alias table
+
+    @classmethod
+    def from_config(cls, particles: list[str], same_entity: list[dict[str, Any]]
+                    ) -> NameNormalizer:
+        plain = cls(frozenset(p.casefold() for p in particles), {}, {})
+        aliases, names = {}, {}
+        for entry in same_entity:
+            label, canonical = entry["label"], plain.key(entry["name"], entry["label"])
+            names[(label, canonical)] = entry["name"]
+            for alias in entry.get("aliases", []):
+                aliases[(label, plain.key(alias, label))] = canonical
+        return cls(plain.particles, aliases, names)
+
+    def configured_names(self) -> dict[str, str]:
+        """entity_id -> the canonical name the alias table gives it."""
+        return {entity_id_for(key, label): name for (label, key), name in self.names.items()}
+
+    def tokens(self, name: str) -> tuple[str, ...]:
+        decomposed = unicodedata.normalize("NFKD", display_name(name))
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+        words = _SEPARATORS.sub(" ", _APOSTROPHES.sub("", plain)).split()
+        kept = [w for w in words if w not in self.particles] or words
+        return tuple(_DOUBLED.sub(r"\1", w) for w in kept)
+
+    def key(self, name: str, label: str) -> str:
+        own = " ".join(self.tokens(name))
+        return self.aliases.get((label, own), own)
 
 
-def entity_id_for(name: str, label: str) -> str:
-    return hashlib.sha256(f"{label}\0{entity_key(name)}".encode()).hexdigest()[:16]
+def entity_id_for(key: str, label: str) -> str:
+    """The same (label, key) gets the same id in every run."""
+    return hashlib.sha256(f"{label}\0{key}".encode()).hexdigest()[:16]
 
 
-def mentions_in(article: Article, spans: list[tuple[int, int, str]],
-                labels: frozenset[str]) -> Iterator[EntityMention]:
-    """EntityMentions from (start, end, label) spans over article.text."""
+def resolve_in_article(article: Article, spans: list[tuple[int, int, str]],
+                       labels: frozenset[str], normalizer: NameNormalizer
+                       ) -> list[EntityMention]:
+    """Mentions of one article, resolved: every spelling of a name gets the label most of its
+    mentions have; a short PERSON mention ("Assad") joins the one full PERSON name in the
+    article it ends ("Bashar al-Assad"); two full names it could belong to leave it alone."""
+    found = []
     for raw_start, raw_end, label in spans:
-        if label not in labels:
-            continue
         start, end = trim_span(article.text, raw_start, raw_end)
+        tokens = normalizer.tokens(article.text[start:end])
+        if tokens and label in labels:
+            found.append((start, end, label, tokens))
+    votes: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for _, _, label, tokens in found:
+        votes[tokens][label] += 1
+    label_of = {tokens: max(sorted(counts), key=lambda lab: counts[lab])
+                for tokens, counts in votes.items()}
+    full_people = [t for t, label in label_of.items() if label == PERSON and len(t) > 1]
+    resolved = {}
+    for tokens in label_of:
+        owners = [f for f in full_people if len(f) > len(tokens) and f[-len(tokens):] == tokens]
+        resolved[tokens] = owners[0] if label_of[tokens] == PERSON and len(owners) == 1 else tokens
+    mentions = []
+    for start, end, _, tokens in found:
+        target = resolved[tokens]
+        label = label_of[target]
+        key = normalizer.aliases.get((label, " ".join(target)), " ".join(target))
         surface = article.text[start:end]
-        name = canonical_name(surface)
-        if not entity_key(name):
-            continue
-        yield EntityMention(article.article_id, entity_id_for(name, label), name, label,
-                            surface, start, end)
+        mentions.append(EntityMention(
+            article.article_id, entity_id_for(key, label), display_name(surface), label,
+            surface, start, end, key=key, full=target == tokens))
+    return mentions
 
 
 class SpacyEntities(StageDoFn):
@@ -69,10 +135,12 @@ class SpacyEntities(StageDoFn):
 
     stage = STAGE
 
-    def __init__(self, model: str, labels: list[str], batch_size: int) -> None:
+    def __init__(self, model: str, labels: list[str], batch_size: int,
+                 normalizer: NameNormalizer) -> None:
         self.model = model
         self.labels = frozenset(labels)
         self.batch_size = batch_size
+        self.normalizer = normalizer
         self.nlp: Any = None
 
     def setup(self) -> None:
@@ -102,8 +170,7 @@ class SpacyEntities(StageDoFn):
             yield from self._one_by_one(fits)
             return
         for article, doc in zip(fits, docs, strict=True):
-            for mention in mentions_in(article, self._spans(doc), self.labels):
-                yield article.article_id, mention
+            yield from self._mentions(article, self._spans(doc))
 
     def _one_by_one(self, articles: list[Article]) -> Iterator[Any]:
         for article in articles:
@@ -112,20 +179,24 @@ class SpacyEntities(StageDoFn):
             except Exception as exc:  # noqa: BLE001 - routed to errors/
                 yield self.error(article, exc)
                 continue
-            for mention in mentions_in(article, spans, self.labels):
-                yield article.article_id, mention
+            yield from self._mentions(article, spans)
+
+    def _mentions(self, article: Article, spans: list[tuple[int, int, str]]) -> Iterator[Any]:
+        for mention in resolve_in_article(article, spans, self.labels, self.normalizer):
+            yield article.article_id, mention
 
 
 ENTITY_BACKENDS: dict[str, type[StageDoFn]] = {"spacy_ner": SpacyEntities}
 
 
 class ExtractEntities(beam.PTransform):
-    """Articles -> ((article_id, EntityMention) pairs, ErrorRecords)."""
+    """Articles -> ((article_id, EntityMention) pairs resolved within each article, errors)."""
 
-    def __init__(self, backend: str, model: str, labels: list[str], batch_size: int) -> None:
+    def __init__(self, backend: str, model: str, labels: list[str], batch_size: int,
+                 normalizer: NameNormalizer) -> None:
         super().__init__()
         tagger_class = choose(ENTITY_BACKENDS, backend, "entities.backend")
-        self.tagger = tagger_class(model, labels, batch_size)
+        self.tagger = tagger_class(model, labels, batch_size, normalizer)
         self.batch_size = batch_size
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:

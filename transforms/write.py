@@ -1,4 +1,4 @@
-"""Write: join each article with its entity mentions and topics, then write the four Parquet
+"""Write: join each article with its entity mentions and topics, then write the Parquet
 datasets with their explicit schemas."""
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def error_row(error: ErrorRecord, ingested_at: datetime) -> dict[str, Any]:
     return {**asdict(error), "ingested_at": ingested_at}
 
 
+def schema_row(record: Any, dataset: str) -> dict[str, Any]:
+    """A record's fields that the dataset's schema has (internal fields stay behind)."""
+    return {name: getattr(record, name) for name in schema.DATASETS[dataset].names}
+
+
 class JoinArticle(beam.DoFn):
     """One article with its mentions and topics -> rows for the three article datasets."""
 
@@ -49,13 +54,15 @@ class JoinArticle(beam.DoFn):
         beam.metrics.Metrics.counter("newsbeam", "articles_written").inc()
         yield article_row(articles[0], self.ingested_at)
         for mention in sorted(group["entities"], key=lambda m: (m.start, m.end, m.label)):
-            yield pvalue.TaggedOutput("entities", asdict(mention))
+            yield pvalue.TaggedOutput("entities", schema_row(mention, "entities"))
         for topic in sorted(group["topics"], key=lambda t: (-t.score, t.topic_id)):
-            yield pvalue.TaggedOutput("topics", asdict(topic))
+            yield pvalue.TaggedOutput("topics", schema_row(topic, "topics"))
 
 
 class WriteDatasets(beam.PTransform):
-    """{'articles', 'entities', 'topics', 'errors'} -> Parquet under OUTPUT/<dataset>/.
+    """{'articles', 'entities', 'topics', 'entity_aliases', 'errors'} -> Parquet datasets under
+    OUTPUT/<dataset>/ (the first three joined by article_id, so each article's rows go out
+    together).
 
     Each run writes new files named after its start time, under ingest_date=YYYY-MM-DD/ when
     partitioning is on; Beam writes to a temporary folder and renames on success."""
@@ -84,6 +91,7 @@ class WriteDatasets(beam.PTransform):
             "articles": joined.articles,
             "entities": joined.entities,
             "topics": joined.topics,
+            "entity_aliases": inputs["entity_aliases"],
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
         }
         for dataset, dataset_rows in rows.items():

@@ -1,0 +1,92 @@
+"""Cross-article resolution on a TestPipeline: surname links, canonical names, aliases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.records import Article
+from transforms.entities import NameNormalizer, entity_id_for, resolve_in_article
+from transforms.resolve import ResolveEntities, canonical_name
+
+PEOPLE = frozenset({"PERSON", "ORG", "GPE"})
+
+
+@pytest.fixture(scope="module")
+def normalizer(config: dict[str, Any]) -> NameNormalizer:
+    entities = config["entities"]
+    return NameNormalizer.from_config(entities["name_particles"],
+                                      entities["aliases"]["same_entity"])
+
+
+def article_mentions(normalizer: NameNormalizer, article_id: str,
+                     *names: tuple[str, str]) -> list[tuple[str, Any]]:
+    """An article whose text is the names, one a line, each tagged with its label."""
+    text = "\n".join(name for name, _ in names)
+    spans, cursor = [], 0
+    for name, label in names:
+        start = text.index(name, cursor)
+        spans.append((start, start + len(name), label))
+        cursor = start + len(name)
+    article = Article(article_id, f"{article_id}.txt", "text", text)
+    return [(article_id, m) for m in resolve_in_article(article, spans, PEOPLE, normalizer)]
+
+
+def test_canonical_name_is_most_common_full_form() -> None:
+    forms = [("Khalil al-Haya", True, 3, 0), ("Khalil al Hayya", True, 2, 0),
+             ("Hayya", False, 9, 0), ("Khalil al-hayya", True, 0, 4)]
+    assert canonical_name(forms) == "Khalil al-hayya"  # earlier runs count too
+    assert canonical_name([("Assad", True, 2, 0), ("Asad", True, 2, 0)]) == "Asad"
+
+
+def test_resolution_across_articles(normalizer: NameNormalizer) -> None:
+    mentions = (
+        article_mentions(normalizer, "a", ("Bashar al-Assad", "PERSON"), ("Assad", "PERSON"))
+        + article_mentions(normalizer, "b", ("Bashar Assad", "PERSON"),
+                           ("Bashar Assad", "PERSON"), ("Türkiye", "GPE"))
+        + article_mentions(normalizer, "c", ("Assad", "PERSON"), ("Turkey", "GPE"),
+                           ("Smith", "PERSON"))
+        + article_mentions(normalizer, "d", ("John Smith", "PERSON"), ("Anna Smith", "PERSON"),
+                           ("Hamas", "ORG"))
+    )
+    earlier = [{"entity_id": entity_id_for("bashar asad", "PERSON"), "label": "PERSON",
+                "alias": "Bashar al-Assad", "mentions": 1}]
+    assad = entity_id_for("bashar asad", "PERSON")
+    turkey = entity_id_for("turkey", "GPE")
+    with TestPipeline() as p:
+        resolved = {"mentions": p | "Mentions" >> beam.Create(mentions),
+                    "earlier_aliases": p | "Earlier" >> beam.Create(earlier)
+                    } | ResolveEntities(normalizer)
+        assert_that(resolved["mentions"] | "Ids" >> beam.Map(
+            lambda kv: (kv[0], kv[1].text, kv[1].entity_id == assad, kv[1].name)),
+            equal_to([
+                ("a", "Bashar al-Assad", True, "Bashar Assad"),
+                ("a", "Assad", True, "Bashar Assad"),
+                ("b", "Bashar Assad", True, "Bashar Assad"),
+                ("b", "Bashar Assad", True, "Bashar Assad"),
+                ("b", "Türkiye", False, "Turkey"),
+                ("c", "Assad", True, "Bashar Assad"),  # linked across articles by surname
+                ("c", "Turkey", False, "Turkey"),
+                ("c", "Smith", False, "Smith"),  # two full Smiths in the run: left alone
+                ("d", "John Smith", False, "John Smith"),
+                ("d", "Anna Smith", False, "Anna Smith"),
+                ("d", "Hamas", False, "Hamas"),
+            ]), label="CanonicalMentions")
+        assert_that(resolved["aliases"] | "Aliases" >> beam.Map(
+            lambda row: (row["entity_id"] in (assad, turkey), row["name"], row["alias"],
+                         row["mentions"])),
+            equal_to([
+                (True, "Bashar Assad", "Assad", 2),
+                (True, "Bashar Assad", "Bashar Assad", 2),
+                (True, "Bashar Assad", "Bashar al-Assad", 1),
+                (True, "Turkey", "Turkey", 1),
+                (True, "Turkey", "Türkiye", 1),
+                (False, "Smith", "Smith", 1),
+                (False, "John Smith", "John Smith", 1),
+                (False, "Anna Smith", "Anna Smith", 1),
+                (False, "Hamas", "Hamas", 1),
+            ]), label="AliasRows")
