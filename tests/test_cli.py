@@ -179,7 +179,7 @@ def test_bad_config_stops_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "newsbeam: unknown config key 'entities.modle'; valid keys here: "
-        "backend, batch_size, labels, model")
+        "aliases, backend, batch_size, labels, model, name_particles")
 
 
 def test_unwritable_output_stops_with_one_line(tmp_path: Path) -> None:
