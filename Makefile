@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean bench-extraction
+.PHONY: run test lint clean bench-extraction bench-entities
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench-extraction: $(STAMP)
 	$(BIN)/python benchmarks/extraction.py
+
+bench-entities: $(STAMP)
+	$(BIN)/python benchmarks/entities.py
 
 clean:
 	rm -rf $(VENV) out
