@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean bench-extraction bench-entities
+.PHONY: run test lint clean bench-extraction bench-entities bench-topics
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench-extraction: $(STAMP)
 
 bench-entities: $(STAMP)
 	$(BIN)/python benchmarks/entities.py
+
+bench-topics: $(STAMP)
+	$(BIN)/python benchmarks/topics.py
 
 clean:
 	rm -rf $(VENV) out

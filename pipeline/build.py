@@ -35,7 +35,7 @@ def written_rows(pipeline: beam.Pipeline, output: str, dataset: str,
 def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
                ingested_at: datetime) -> dict[str, beam.PCollection]:
     """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    limits, entities, topics = config["limits"], config["entities"], config["topics"]
+    limits, entities = config["limits"], config["entities"]
     feed_urls = [f for f in config["feeds"] if is_url(f)]
     patterns = config["inputs"] + [f for f in config["feeds"] if not is_url(f)]
 
@@ -61,18 +61,18 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         pipeline, config["output"], "entity_aliases", ["entity_id", "label", "alias", "mentions"])
     } | "ResolveEntities" >> ResolveEntities(normalizer)
     entity_mentions = resolved["mentions"]
-    topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
-        topics["backend"], topics["lexicon"], topics["min_score"], topics["max_topics"])
+    article_topics, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
+        config["topics"])
     errors = (
         (source_errors, parse_errors, clean_errors, dedupe_errors, entity_errors, topic_errors)
         | "AllErrors" >> beam.Flatten()
     )
-    datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
+    datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": article_topics,
                 "entity_aliases": resolved["aliases"], "errors": errors}
     rows = datasets | "WriteDatasets" >> WriteDatasets(
         config["output"], ingested_at, config["partition_by_date"])
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
-            "entity_aliases": resolved["aliases"], "topic_scores": topic_scores,
+            "entity_aliases": resolved["aliases"], "article_topics": article_topics,
             "errors": errors, "rows": rows}
 
 

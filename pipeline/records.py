@@ -60,6 +60,16 @@ class TopicScore:
     topic_id: str
     topic: str
     score: float
+    parent_id: str | None = None  # the top-level topic a subtopic sits under
+
+
+@dataclass(frozen=True)
+class ArticleTopics:
+    """What the topics branch finds in one article: its topics and its key phrases."""
+
+    article_id: str
+    topics: tuple[TopicScore, ...]
+    keyphrases: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ ARTICLES = pa.schema([
         pa.field("text", pa.string()),
         pa.field("reason", pa.string()),
     ])), nullable=False),
+    pa.field("keyphrases", pa.list_(pa.string()), nullable=False),
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
 ])
 
@@ -35,6 +36,7 @@ TOPICS = pa.schema([
     pa.field("topic_id", pa.string(), nullable=False),
     pa.field("topic", pa.string(), nullable=False),
     pa.field("score", pa.float64(), nullable=False),
+    pa.field("parent_id", pa.string()),
 ])
 
 ENTITY_ALIASES = pa.schema([

@@ -58,6 +58,16 @@ def test_seed_entities_and_topics_are_filled(seed_run: dict[str, Any]) -> None:
     topics = read_dataset(seed_run["output"], "topics")
     assert {t["article_id"] for t in topics} == set(texts)
     assert all(0.0 <= t["score"] <= 1.0 and t["topic_id"].startswith("medtop:") for t in topics)
+    for article_id in texts:
+        mine = [t for t in topics if t["article_id"] == article_id]
+        top = max((t for t in mine if t["parent_id"] is None), key=lambda t: t["score"])
+        assert top["topic"] in ("politics", "conflict, war and peace")
+        assert ("medtop:20000639", "diplomacy", "medtop:11000000") in {
+            (t["topic_id"], t["topic"], t["parent_id"]) for t in mine}
+    keyphrases = {a["article_id"]: a["keyphrases"] for a in read_dataset(seed_run["output"],
+                                                                          "articles")}
+    assert all(0 < len(phrases) <= 10 for phrases in keyphrases.values())
+    assert all(any("Hamas" in p for p in phrases) for phrases in keyphrases.values())
 
 
 SEED_PEOPLE = {

@@ -1,4 +1,4 @@
-"""Topics: the lexicon labeller on short hand-written texts, one per category."""
+"""Topics: the lexicon labeller on short hand-written texts, subtopics, scores, key phrases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import choose
 from pipeline.records import Article
-from transforms.topics import TOPIC_BACKENDS, LexiconTopics, TopicLexicon, lexicon_scores
+from transforms.topics import TOPIC_BACKENDS, LexiconTopics, keyphrases
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -24,43 +24,92 @@ TEXTS = {
     "conflict, war and peace": (
         "Ceasefire collapses",
         "Troops and militants resumed fighting after rocket attacks and airstrikes ended the "
-        "ceasefire. The army said soldiers were killed in the battle."),
+        "ceasefire. The army said soldiers were killed as the war spread."),
     "weather": ("Storm warning issued",
                 "Forecasters warned of heavy rain, snow and wind as temperatures fall below "
                 "freezing; the weather service expects the storm to pass by Friday."),
     "health": ("Hospital cases rise",
                "Doctors and nurses at the hospital treated more patients for the virus as the "
                "outbreak spread; health officials urged vaccination."),
+    "science and technology": (
+        "New smartphone chip unveiled",
+        "The company unveiled a processor for smartphones and laptops; the software update "
+        "lets users download apps faster over wireless networks."),
+    "arts, culture, entertainment and media": (
+        "Film wins top award at festival",
+        "The film's director and its lead actress thanked the cast as the movie took the top "
+        "prize at the festival; the soundtrack album will be released next month."),
 }
 
 
 @pytest.fixture(scope="module")
-def lexicon(config: dict[str, Any]) -> TopicLexicon:
-    return TopicLexicon.from_config(config["topics"]["lexicon"])
+def labeller(config: dict[str, Any]) -> LexiconTopics:
+    dofn = LexiconTopics.from_config(config["topics"])
+    dofn.setup()
+    return dofn
+
+
+def topics_of(labeller: LexiconTopics, title: str | None, text: str) -> Any:
+    [(article_id, found)] = list(labeller.process(Article("a9", "s", "text", text, title=title)))
+    assert article_id == "a9" == found.article_id
+    return found
 
 
 @pytest.mark.parametrize("label", sorted(TEXTS))
-def test_top_topic_per_category(label: str, lexicon: TopicLexicon) -> None:
-    title, text = TEXTS[label]
-    scores = lexicon_scores(title, text, lexicon, min_score=0.0, max_topics=3)
-    assert scores[0][1] == label
-    assert all(0.0 <= score <= 1.0 for _, _, score in scores)
-    assert [s for _, _, s in scores] == sorted((s for _, _, s in scores), reverse=True)
+def test_top_topic_per_category(label: str, labeller: LexiconTopics) -> None:
+    found = topics_of(labeller, *TEXTS[label])
+    top_level = [t for t in found.topics if t.parent_id is None]
+    assert top_level[0].topic == label
+    assert top_level[0].topic_id.startswith("medtop:")
+    assert all(0.0 <= t.score <= 1.0 for t in found.topics)
+    scores = [t.score for t in top_level]
+    assert scores == sorted(scores, reverse=True)
 
 
-def test_no_text_gets_no_topics(lexicon: TopicLexicon) -> None:
-    assert lexicon_scores(None, "", lexicon, min_score=0.0, max_topics=3) == []
-    assert lexicon_scores("Untitled", "Lorem ipsum dolor.", lexicon, 0.0, 3) == []
+def test_subtopics_sit_under_a_chosen_parent(labeller: LexiconTopics) -> None:
+    found = topics_of(labeller, "Delegation visits Damascus to restore relations",
+                      "A senior delegation will hold talks with the foreign minister and the "
+                      "ambassador to restore diplomatic relations, officials said. The visit "
+                      "follows months of mediation and negotiations between the governments.")
+    parents = {t.topic_id for t in found.topics if t.parent_id is None}
+    subtopics = [t for t in found.topics if t.parent_id is not None]
+    assert ("medtop:20000639", "diplomacy", "medtop:11000000") in {
+        (t.topic_id, t.topic, t.parent_id) for t in subtopics}
+    assert all(t.parent_id in parents for t in subtopics)
+    parent_score = {t.topic_id: t.score for t in found.topics if t.parent_id is None}
+    assert all(t.score <= parent_score[t.parent_id] for t in subtopics)
 
 
-def test_dofn_yields_keyed_topic_rows(config: dict[str, Any]) -> None:
-    topics = config["topics"]
-    labeller = LexiconTopics(topics["lexicon"], topics["min_score"], topics["max_topics"])
-    title, text = TEXTS["sport"]
-    rows = list(labeller.process(Article("a9", "s", "text", text, title=title)))
-    assert rows[0][0] == "a9"
-    assert (rows[0][1].topic_id, rows[0][1].topic) == ("medtop:15000000", "sport")
-    assert len(rows) <= topics["max_topics"]
+def test_no_text_gets_no_topics(labeller: LexiconTopics) -> None:
+    assert topics_of(labeller, None, "").topics == ()
+    assert topics_of(labeller, "Untitled", "Lorem ipsum dolor sit amet.").topics == ()
+
+
+def test_more_evidence_scores_higher(labeller: LexiconTopics) -> None:
+    short = topics_of(labeller, None, "The striker scored.").topics
+    long = topics_of(labeller, *TEXTS["sport"]).topics
+    assert short[0].topic == long[0].topic == "sport"
+    assert short[0].score < long[0].score
+
+
+def test_party_name_is_politics_not_labour(labeller: LexiconTopics) -> None:
+    found = topics_of(labeller, "Labour and Tories clash over budget",
+                      "Labour MPs and the Tories clashed in the Commons over the budget, as the "
+                      "Chancellor defended his plans before the election.")
+    assert found.topics[0].topic == "politics"
+    assert "labour" not in {t.topic for t in found.topics}
+
+
+def test_keyphrases_prefer_repeated_multiword_names(labeller: LexiconTopics) -> None:
+    stopwords = labeller.stopwords
+    text = ("The Riverside Council met on Monday. Riverside Council approved the bus plan.\n\n"
+            "The bus plan was opposed by the Green Party. The Green Party said the bus plan "
+            "was too costly, and the Riverside Council should wait. Visit example.com today.")
+    phrases = keyphrases("Riverside Council backs bus plan", text, stopwords, limit=3)
+    assert sorted(phrases) == ["Green Party", "Riverside Council", "bus plan"]
+    assert "example.com" not in phrases and "com" not in phrases
+    assert keyphrases(None, "", stopwords, limit=10) == []
+    assert len(keyphrases(None, text, stopwords, limit=2)) == 2
 
 
 def test_unknown_backend_lists_valid_choices() -> None:

@@ -1,9 +1,11 @@
-"""Topics: IPTC Media Topics (top level) per article, with a score in [0, 1]."""
+"""Topics: IPTC Media Topics per article (top level, and one level down where confident), each
+with a score in [0, 1], plus the article's key phrases."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,77 +13,267 @@ from typing import Any
 import apache_beam as beam
 
 from pipeline.config import choose
-from pipeline.records import Article, TopicScore
+from pipeline.records import Article, ArticleTopics, TopicScore
 from transforms.failures import StageDoFn, apply_stage
 
 STAGE = "topics"
+_WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
+# A phrase never crosses punctuation or a line break ("Archyde.com" stays one word).
+_PHRASE_CHUNK = re.compile(r"(?:[^,;:!?()\[\]{}\"“”‘’«»|/–—\n.]|\.(?=\S))+")
 
 
-def _keyword_regex(keywords: list[str]) -> re.Pattern[str]:
-    """One alternation per topic; `word*` matches any ending, spaces match any whitespace."""
-    alternatives = []
-    for keyword in sorted({k.strip().casefold() for k in keywords}, key=len, reverse=True):
-        stem = r"\s+".join(re.escape(part) for part in keyword.rstrip("*").split())
-        alternatives.append(stem + (r"\w*" if keyword.endswith("*") else ""))
-    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+_TOKEN = re.compile(r"\w+(?:['’.-]\w+)*")
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.replace("’", "'") for t in _TOKEN.findall(text)]
+
+
+@dataclass(frozen=True)
+class Topic:
+    topic_id: str
+    label: str
+    parent_id: str | None
 
 
 @dataclass(frozen=True)
 class TopicLexicon:
-    topics: tuple[tuple[str, str, re.Pattern[str]], ...]  # (topic_id, label, keywords)
+    """configs/topics.yaml compiled into one keyword index for all topics and subtopics, so an
+    article is read once: each word is looked up (whole, by its prefixes for `word*`
+    keywords, and as the start of a phrase) instead of running one regex per topic.
+
+    `keywords` match in any case; `case_keywords` (proper names of parties, institutions,
+    companies) only as written ("Labour" the party is politics, "labour" the topic) and, being
+    less ambiguous than common words, weigh `name_weight`."""
+
+    topics: tuple[Topic, ...]
+    # (first word, case-sensitive) -> [(rest of the phrase, last word is a prefix, topic, weight)]
+    index: dict[tuple[str, bool], list[tuple[tuple[str, ...], bool, str, float]]]
+    prefixes: dict[tuple[str, bool], list[tuple[str, float]]]  # single `word*` keywords
+    prefix_lengths: tuple[int, ...]
 
     @classmethod
-    def from_config(cls, lexicon: dict[str, Any]) -> TopicLexicon:
-        return cls(tuple((code, entry["label"], _keyword_regex(entry["keywords"]))
-                         for code, entry in lexicon.items()))
+    def from_config(cls, lexicon: dict[str, Any], name_weight: float) -> TopicLexicon:
+        topics: list[Topic] = []
+        index: dict = defaultdict(list)
+        prefixes: dict = defaultdict(list)
+
+        def add(topic_id: str, entry: dict[str, Any]) -> None:
+            for cased, words, weight in ((False, entry["keywords"], 1.0),
+                                         (True, entry.get("case_keywords") or [], name_weight)):
+                for keyword in words:
+                    is_prefix = keyword.strip().endswith("*")
+                    parts = _tokens(keyword.strip().rstrip("*"))
+                    parts = parts if cased else [w.casefold() for w in parts]
+                    if len(parts) == 1 and is_prefix:
+                        prefixes[(parts[0], cased)].append((topic_id, weight))
+                    else:
+                        index[(parts[0], cased)].append(
+                            (tuple(parts[1:]), is_prefix, topic_id, weight))
+
+        for code, entry in lexicon.items():
+            topics.append(Topic(code, entry["label"], None))
+            add(code, entry)
+            for sub_code, sub in (entry.get("subtopics") or {}).items():
+                topics.append(Topic(sub_code, sub["label"], code))
+                add(sub_code, sub)
+        lengths = tuple(sorted({len(word) for word, _ in prefixes}))
+        return cls(tuple(topics), dict(index), dict(prefixes), lengths)
+
+    def hits(self, tokens: list[str]) -> Iterator[tuple[str, str, float]]:
+        """(topic_id, the matched keyword text, keyword weight) for every keyword hit."""
+        folded = [t.casefold() for t in tokens]
+        for i, token in enumerate(tokens):
+            for word, cased in ((folded[i], False), (token, True)):
+                for rest, last_is_prefix, topic_id, weight in self.index.get((word, cased), ()):
+                    following = (tokens if cased else folded)[i + 1:i + 1 + len(rest)]
+                    if len(following) < len(rest):
+                        continue
+                    if last_is_prefix:  # a phrase whose last word is a `word*` prefix
+                        matched = (tuple(following[:-1]) == rest[:-1]
+                                   and following[-1].startswith(rest[-1]))
+                    else:
+                        matched = tuple(following) == rest
+                    if matched:
+                        yield topic_id, " ".join(folded[i:i + 1 + len(rest)]), weight
+                for length in self.prefix_lengths:
+                    if length > len(word):
+                        break
+                    for topic_id, weight in self.prefixes.get((word[:length], cased), ()):
+                        yield topic_id, word, weight
 
 
-def lexicon_scores(title: str | None, text: str, lexicon: TopicLexicon, min_score: float,
-                   max_topics: int) -> list[tuple[str, str, float]]:
-    """Score = the topic's share of all keyword hits x how much evidence there is in total
-    (1 - e^(-hits/5)), so a long article with one dominant topic scores near 1, a stray
-    keyword near 0. The title counts twice, as editors put the subject there."""
-    document = f"{title or ''}\n{title or ''}\n{text}".casefold()
-    hits = {code: (label, len(pattern.findall(document)))
-            for code, label, pattern in lexicon.topics}
-    total = sum(count for _, count in hits.values())
-    if total == 0:
+@dataclass(frozen=True)
+class ScoringSettings:
+    min_score: float
+    max_topics: int
+    title_weight: float  # a keyword in the headline counts this many times
+    lead_weight: float  # ... in the first paragraphs
+    lead_paragraphs: int
+    repeats_counted: int  # one keyword counts at most this many times (breadth over repetition)
+    evidence_scale: float  # hits at which confidence reaches 1 - 1/e
+    max_subtopics: int
+    name_weight: float  # a case_keywords hit (a proper name) counts this many times
+
+
+def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
+              settings: ScoringSettings) -> dict[str, float]:
+    """Weighted keyword evidence per topic: a hit counts `title_weight` in the headline,
+    `lead_weight` in the first paragraphs, 1 elsewhere, times its keyword's weight; one
+    keyword's repeats count at most `repeats_counted` times (breadth over repetition)."""
+    paragraphs = text.split("\n\n")
+    parts = ((title or "", settings.title_weight),
+             ("\n".join(paragraphs[:settings.lead_paragraphs]), settings.lead_weight),
+             ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
+    weights: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for part, part_weight in parts:
+        for topic_id, keyword, keyword_weight in lexicon.hits(_tokens(part)):
+            weights[(topic_id, keyword)].append(part_weight * keyword_weight)
+    evidence: dict[str, float] = defaultdict(float)
+    for (topic_id, _), found in weights.items():
+        evidence[topic_id] += sum(sorted(found, reverse=True)[:settings.repeats_counted])
+    return evidence
+
+
+def _shares(evidence: dict[str, float], scale: float) -> dict[str, float]:
+    """Each topic's share of the evidence, times the confidence that there is enough of it."""
+    total = sum(evidence.values())
+    if total <= 0:
+        return {}
+    confidence = 1.0 - math.exp(-total / scale)
+    return {code: hits / total * confidence for code, hits in evidence.items() if hits > 0}
+
+
+def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
+                 settings: ScoringSettings) -> list[tuple[Topic, float]]:
+    """Top-level topics over min_score (at most max_topics, best first), each followed by its
+    subtopics that clear min_score within it. Score = the topic's share of all keyword
+    evidence x (1 - e^(-evidence / scale)): a long article about one thing scores near 1, a
+    stray keyword near 0."""
+    if not text.strip():
         return []
-    evidence = 1.0 - math.exp(-total / 5.0)
-    scored = sorted(((code, label, count / total * evidence)
-                     for code, (label, count) in hits.items() if count),
-                    key=lambda item: (-item[2], item[0]))
-    return [(code, label, round(score, 4)) for code, label, score in scored[:max_topics]
-            if score >= min_score]
+    evidence = _evidence(lexicon, title, text, settings)
+    top = [t for t in lexicon.topics if t.parent_id is None]
+    scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top},
+                     settings.evidence_scale)
+    chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
+                    key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
+    result = []
+    for parent in chosen:
+        parent_score = scores[parent.topic_id]
+        result.append((parent, round(parent_score, 4)))
+        children = [t for t in lexicon.topics if t.parent_id == parent.topic_id]
+        child_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in children},
+                               settings.evidence_scale)
+        ranked = sorted((t for t in children
+                         if parent_score * child_scores.get(t.topic_id, 0) >= settings.min_score),
+                        key=lambda t: (-child_scores[t.topic_id], t.topic_id))
+        result += [(t, round(parent_score * child_scores[t.topic_id], 4))
+                   for t in ranked[:settings.max_subtopics]]
+    return result
+
+
+def _is_sublist(inner: tuple[str, ...], outer: tuple[str, ...]) -> bool:
+    return any(outer[i:i + len(inner)] == inner for i in range(len(outer) - len(inner) + 1))
+
+
+def keyphrases(title: str | None, text: str, stopwords: frozenset[str],
+               limit: int) -> list[str]:
+    """Unsupervised key phrases (RAKE-like): 1-3 word stretches of the runs of content words
+    between stop words and punctuation, scored by frequency x length, with a bonus for the
+    headline and the first paragraph. A phrase needs two mentions (a lone common word three),
+    and one that contains or sits inside a better one is dropped. Shown in their most common
+    casing."""
+    document = f"{title or ''}\n{text}"
+    lead_end = len(title or "") + 1 + len(text.split("\n\n", 1)[0])
+    counts: Counter[tuple[str, ...]] = Counter()
+    casings: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    proper: set[tuple[str, ...]] = set()
+    early: set[tuple[str, ...]] = set()
+    for chunk in _PHRASE_CHUNK.finditer(document):
+        run: list[str] = []
+        for word in [*_WORD.findall(chunk.group()), ""]:
+            if word and word.casefold() not in stopwords and not word.isdigit():
+                run.append(word)
+                continue
+            for size in range(1, min(len(run), 3) + 1):
+                for i in range(len(run) - size + 1):
+                    words = run[i:i + size]
+                    if not any(len(w) > 2 for w in words):
+                        continue
+                    key = tuple(w.casefold() for w in words)
+                    counts[key] += 1
+                    casings[key][" ".join(words)] += 1
+                    if any(w[0].isupper() for w in words):
+                        proper.add(key)
+                    if chunk.start() < lead_end:
+                        early.add(key)
+            run = []
+
+    def score(key: tuple[str, ...]) -> float:
+        length = {1: 1.0, 2: 2.0}.get(len(key), 2.5)
+        return counts[key] * length * (1.5 if key in early else 1.0) * (
+            1.0 if key in proper or len(key) > 1 else 0.7)
+
+    chosen: list[tuple[str, ...]] = []
+    for key in sorted(counts, key=lambda k: (-score(k), k)):
+        lone_common_word = len(key) == 1 and key not in proper
+        if counts[key] < (3 if lone_common_word else 2):
+            continue
+        if any(_is_sublist(key, other) or _is_sublist(other, key) for other in chosen):
+            continue
+        chosen.append(key)
+        if len(chosen) == limit:
+            break
+    return [casings[k].most_common(1)[0][0] for k in chosen]
 
 
 class LexiconTopics(StageDoFn):
-    """A transparent first labeller: keyword hits per topic from configs/topics.yaml."""
+    """A transparent labeller: weighted keyword evidence per IPTC Media Topic, from the
+    taxonomy's definitions and general news vocabulary (configs/topics.yaml)."""
 
     stage = STAGE
 
-    def __init__(self, lexicon: dict[str, Any], min_score: float, max_topics: int) -> None:
-        self.lexicon = TopicLexicon.from_config(lexicon)
-        self.min_score = min_score
-        self.max_topics = max_topics
+    def __init__(self, lexicon: dict[str, Any], settings: ScoringSettings,
+                 keyphrase_limit: int) -> None:
+        self.lexicon = TopicLexicon.from_config(lexicon, settings.name_weight)
+        self.settings = settings
+        self.keyphrase_limit = keyphrase_limit
+        self.stopwords: frozenset[str] = frozenset()
 
-    def handle(self, article: Article) -> Iterator[tuple[str, TopicScore]]:
-        for code, label, score in lexicon_scores(article.title, article.text, self.lexicon,
-                                                 self.min_score, self.max_topics):
-            yield article.article_id, TopicScore(article.article_id, code, label, score)
+    @classmethod
+    def from_config(cls, topics: dict[str, Any]) -> LexiconTopics:
+        scoring = topics["scoring"]
+        settings = ScoringSettings(min_score=topics["min_score"],
+                                   max_topics=topics["max_topics"], **scoring)
+        return cls(topics["lexicon"], settings, topics["keyphrases"])
+
+    def setup(self) -> None:
+        from spacy.lang.en.stop_words import STOP_WORDS  # a word list; no model is loaded
+
+        self.stopwords = frozenset(STOP_WORDS) | {"said", "says", "told", "mr", "mrs", "ms"}
+
+    def handle(self, article: Article) -> Iterator[tuple[str, ArticleTopics]]:
+        if not self.stopwords:
+            self.setup()
+        scored = score_topics(article.title, article.text, self.lexicon, self.settings)
+        topics = tuple(TopicScore(article.article_id, t.topic_id, t.label, score, t.parent_id)
+                       for t, score in scored)
+        phrases = tuple(keyphrases(article.title, article.text, self.stopwords,
+                                   self.keyphrase_limit))
+        yield article.article_id, ArticleTopics(article.article_id, topics, phrases)
 
 
-TOPIC_BACKENDS: dict[str, type[StageDoFn]] = {"lexicon_topics": LexiconTopics}
+TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}
 
 
 class ExtractTopics(beam.PTransform):
-    """Articles -> ((article_id, TopicScore) pairs, ErrorRecords)."""
+    """Articles -> ((article_id, ArticleTopics) pairs, ErrorRecords)."""
 
-    def __init__(self, backend: str, lexicon: dict[str, Any], min_score: float,
-                 max_topics: int) -> None:
+    def __init__(self, topics: dict[str, Any]) -> None:
         super().__init__()
-        labeller_class = choose(TOPIC_BACKENDS, backend, "topics.backend")
-        self.labeller = labeller_class(lexicon, min_score, max_topics)
+        self.labeller = choose(TOPIC_BACKENDS, topics["backend"], "topics.backend").from_config(
+            topics)
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         return apply_stage(articles, "ScoreTopics", self.labeller)

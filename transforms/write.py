@@ -16,7 +16,8 @@ from pipeline.records import Article, ErrorRecord
 from transforms.clean import word_count
 
 
-def article_row(article: Article, ingested_at: datetime) -> dict[str, Any]:
+def article_row(article: Article, ingested_at: datetime,
+                keyphrases: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "article_id": article.article_id,
         "source": article.source,
@@ -27,6 +28,7 @@ def article_row(article: Article, ingested_at: datetime) -> dict[str, Any]:
         "language": article.language,
         "word_count": word_count(article.text),
         "removed": [{"text": r.text, "reason": r.reason} for r in article.removed],
+        "keyphrases": list(keyphrases),
         "ingested_at": ingested_at,
     }
 
@@ -52,10 +54,11 @@ class JoinArticle(beam.DoFn):
         if not articles:
             return
         beam.metrics.Metrics.counter("newsbeam", "articles_written").inc()
-        yield article_row(articles[0], self.ingested_at)
+        found = next(iter(group["topics"]), None)
+        yield article_row(articles[0], self.ingested_at, found.keyphrases if found else ())
         for mention in sorted(group["entities"], key=lambda m: (m.start, m.end, m.label)):
             yield pvalue.TaggedOutput("entities", schema_row(mention, "entities"))
-        for topic in sorted(group["topics"], key=lambda t: (-t.score, t.topic_id)):
+        for topic in found.topics if found else ():
             yield pvalue.TaggedOutput("topics", schema_row(topic, "topics"))
 
 
