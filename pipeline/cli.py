@@ -16,6 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.build import build_pipeline
 from pipeline.config import ConfigError, load_config
 from pipeline.options import NewsbeamOptions
+from transforms.write import commit_run
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
@@ -72,13 +73,14 @@ def run(argv: list[str]) -> int:
     try:
         config = effective_config(options.view_as(NewsbeamOptions))
         check_output_writable(config["output"])
-        started = time.monotonic()
-        pipeline = build_pipeline(options, config, datetime.now(UTC))
+        started, ingested_at = time.monotonic(), datetime.now(UTC)
+        pipeline = build_pipeline(options, config, ingested_at)
     except (ConfigError, ValueError) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return 2
     result = pipeline.run()
     result.wait_until_finish()
+    commit_run(config["output"], ingested_at)
     print(summary(counters(result), time.monotonic() - started))
     return 0
 

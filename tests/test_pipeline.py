@@ -14,6 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from conftest import SEEDS, read_dataset, seed_expectations
 
 from pipeline.build import add_stages
+from transforms.write import commit_run
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +31,9 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     run_config = {**config, "inputs": [f"{inputs}/*.txt"], "output": str(output)}
     titles = sorted(expected["title"] for expected in seed_expectations().values())
 
+    ingested_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     with TestPipeline() as p:
-        stages = add_stages(p, run_config, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        stages = add_stages(p, run_config, ingested_at)
         assert_that(stages["clean_articles"] | "Titles" >> beam.Map(lambda a: a.title),
                     equal_to(titles), label="CleanTitles")
         assert_that(stages["errors"] | "ErrorKeys" >> beam.Map(
@@ -45,6 +47,9 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
                     | beam.Distinct() | beam.combiners.Count.Globally(),
                     equal_to([5]), label="EveryArticleHasTopics")
 
+    assert not (output / "articles").exists()  # nothing visible before the commit
+    assert commit_run(str(output), ingested_at) == 5  # one file per dataset
+    assert list((output / "_staging").iterdir()) == []  # the run folder is gone
     articles = read_dataset(output, "articles")
     assert sorted(a["title"] for a in articles) == titles
     assert {a["ingest_date"] for a in articles} == {"2026-01-02"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
 
 from pipeline import schema
 from pipeline.records import Article, ErrorRecord
@@ -42,6 +43,27 @@ def schema_row(record: Any, dataset: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in schema.DATASETS[dataset].names}
 
 
+def staging_folder(output: str, ingested_at: datetime) -> str:
+    """Where a run writes before it commits; readers skip folders starting with "_"."""
+    return f"{output.rstrip('/')}/_staging/run-{ingested_at:%Y%m%dT%H%M%S%fZ}"
+
+
+def commit_run(output: str, ingested_at: datetime) -> int:
+    """Move a finished run's files from its staging folder into the datasets; returns how many.
+    Every file is complete before it moves, so readers never see a partial one."""
+    staging = staging_folder(output, ingested_at)
+    files = [m.path for m in FileSystems.match([f"{staging}/**"])[0].metadata_list
+             if m.path.endswith(".parquet") and "/beam-temp-" not in m.path]
+    targets = [f"{output.rstrip('/')}/{path[len(staging) + 1:]}" for path in files]
+    for target in targets:
+        folder = target.rsplit("/", 1)[0]
+        if not FileSystems.exists(folder):
+            FileSystems.mkdirs(folder)
+    FileSystems.rename(files, targets)
+    FileSystems.delete([staging])
+    return len(files)
+
+
 class JoinArticle(beam.DoFn):
     """One article with its mentions and topics -> rows for the three article datasets."""
 
@@ -68,7 +90,9 @@ class WriteDatasets(beam.PTransform):
     together).
 
     Each run writes new files named after its start time, under ingest_date=YYYY-MM-DD/ when
-    partitioning is on; Beam writes to a temporary folder and renames on success."""
+    partitioning is on, first into OUTPUT/_staging/run-<time>/ (a folder readers skip); the
+    launcher moves them into the datasets with `commit_run` once the whole run has succeeded,
+    so an interrupted run leaves nothing half-written where readers look."""
 
     def __init__(self, output: str, ingested_at: datetime, partition_by_date: bool) -> None:
         super().__init__()
@@ -77,7 +101,7 @@ class WriteDatasets(beam.PTransform):
         self.partition_by_date = partition_by_date
 
     def path_prefix(self, dataset: str) -> str:
-        folder = f"{self.output}/{dataset}"
+        folder = f"{staging_folder(self.output, self.ingested_at)}/{dataset}"
         if self.partition_by_date:
             folder += f"/ingest_date={self.ingested_at:%Y-%m-%d}"
         return f"{folder}/part-{self.ingested_at:%Y%m%dT%H%M%S%fZ}"
