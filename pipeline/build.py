@@ -12,9 +12,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline import schema
 from transforms.clean import BoilerplateRules, CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities, NameNormalizer
+from transforms.fetch import HttpSettings
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources, is_url
@@ -35,21 +37,23 @@ def written_rows(pipeline: beam.Pipeline, output: str, dataset: str,
 def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
                ingested_at: datetime) -> dict[str, beam.PCollection]:
     """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    limits, entities = config["limits"], config["entities"]
-    feed_urls = [f for f in config["feeds"] if is_url(f)]
-    patterns = config["inputs"] + [f for f in config["feeds"] if not is_url(f)]
-
-    documents, source_errors = pipeline | "ReadSources" >> ReadSources(
-        patterns, feed_urls, limits["max_input_bytes"], limits["fetch_timeout_s"],
-        config["allow_private_hosts"])
+    limits, entities, output = config["limits"], config["entities"], config["output"]
+    feed_urls = [f for f in config["feeds"] if is_url(f["url"])]
+    patterns = config["inputs"] + [f["url"] for f in config["feeds"] if not is_url(f["url"])]
+    written_ids = (written_rows(pipeline, output, "articles", ["article_id"])
+                   | "WrittenIds" >> beam.Map(lambda row: row["article_id"]))
+    sources = {"existing_ids": written_ids,
+               "feed_state": written_rows(pipeline, output, "feed_state",
+                                          list(schema.FEED_STATE.names))
+               } | "ReadSources" >> ReadSources(
+        patterns, feed_urls, HttpSettings.from_config(config), ingested_at)
+    documents, source_errors = sources["documents"], sources["errors"]
     articles, parse_errors = documents | "ParseArticles" >> ParseArticles(
         config["extraction"], limits["extraction_timeout_s"])
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         BoilerplateRules.from_config(config["boilerplate"]), config["min_words"])
     unique_articles, dedupe_errors = (
-        {"articles": clean_articles,
-         "existing": written_rows(pipeline, config["output"], "articles", ["article_id"])
-         | "WrittenIds" >> beam.Map(lambda row: row["article_id"])}
+        {"articles": clean_articles, "existing": written_ids}
         | "DropDuplicates" >> DropDuplicates()
     )
     normalizer = NameNormalizer.from_config(entities["name_particles"],
@@ -58,7 +62,7 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         entities["backend"], entities["model"], entities["labels"], entities["batch_size"],
         normalizer)
     resolved = {"mentions": article_mentions, "earlier_aliases": written_rows(
-        pipeline, config["output"], "entity_aliases", ["entity_id", "label", "alias", "mentions"])
+        pipeline, output, "entity_aliases", ["entity_id", "label", "alias", "mentions"])
     } | "ResolveEntities" >> ResolveEntities(normalizer)
     entity_mentions = resolved["mentions"]
     article_topics, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
@@ -68,9 +72,10 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         | "AllErrors" >> beam.Flatten()
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": article_topics,
-                "entity_aliases": resolved["aliases"], "errors": errors}
+                "entity_aliases": resolved["aliases"], "feed_state": sources["feed_state"],
+                "errors": errors}
     rows = datasets | "WriteDatasets" >> WriteDatasets(
-        config["output"], ingested_at, config["partition_by_date"])
+        output, ingested_at, config["partition_by_date"])
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
             "entity_aliases": resolved["aliases"], "article_topics": article_topics,
             "errors": errors, "rows": rows}

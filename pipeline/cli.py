@@ -14,7 +14,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.build import build_pipeline
-from pipeline.config import ConfigError, load_config
+from pipeline.config import ConfigError, feed_entry, load_config
 from pipeline.options import NewsbeamOptions
 from transforms.write import commit_run
 
@@ -30,7 +30,7 @@ def effective_config(options: NewsbeamOptions) -> dict[str, Any]:
     config = load_config(options.config)
     if options.inputs or options.feeds:
         config["inputs"] = list(options.inputs or [])
-        config["feeds"] = config["feeds"] + list(options.feeds or [])
+        config["feeds"] = config["feeds"] + [feed_entry(f) for f in options.feeds or []]
     if options.output:
         config["output"] = options.output
     config["allow_private_hosts"] = config["allow_private_hosts"] or options.allow_private_hosts
@@ -62,7 +62,8 @@ def summary(totals: Counter[str], seconds: float) -> str:
     errors = {name.split(".", 1)[1]: n for name, n in sorted(totals.items())
               if name.startswith("errors.") and n}
     error_text = ", ".join(f"{stage} {n}" for stage, n in errors.items()) or "none"
-    return (f"newsbeam: inputs seen {totals['inputs']} ({totals['records']} records), "
+    return (f"newsbeam: inputs seen {totals['inputs']} ({totals['records']} records, "
+            f"{totals['feeds_unchanged']} feeds unchanged), "
             f"articles written {totals['articles_written']}, "
             f"already in output {totals['skipped_existing']}, "
             f"errors by stage: {error_text}; wall time {seconds:.1f} s")

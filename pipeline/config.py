@@ -69,6 +69,25 @@ def _resolve_data_files(config: dict[str, Any], base: Path, overrides: dict[str,
             parent[leaf] = _read_yaml(folder / parent[leaf])
 
 
+FEED_KEYS = {"url": str, "name": str, "fetch_pages": bool, "max_items": int}
+
+
+def feed_entry(value: Any) -> dict[str, Any]:
+    """A `feeds` entry as a mapping with every key: a bare string is a URL or a path."""
+    entry = {"url": value} if isinstance(value, str) else value
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+        raise ConfigError(f"each feeds entry must be a URL, a path or a mapping with 'url'; "
+                          f"got {value!r}")
+    for key, kind in FEED_KEYS.items():
+        if key in entry and not isinstance(entry[key], kind):
+            raise ConfigError(f"feeds entry {entry['url']!r}: {key!r} must be {kind.__name__}")
+    unknown = set(entry) - set(FEED_KEYS)
+    if unknown:
+        raise ConfigError(f"feeds entry {entry['url']!r}: unknown key(s) {sorted(unknown)}; "
+                          f"valid keys: {', '.join(FEED_KEYS)}")
+    return {"name": entry["url"], "fetch_pages": True, "max_items": 0, **entry}
+
+
 def load_config(path: str | None = None) -> dict[str, Any]:
     """The effective config: defaults, then the user's file; data files loaded in place."""
     defaults = _read_yaml(DEFAULT_CONFIG)
@@ -76,6 +95,7 @@ def load_config(path: str | None = None) -> dict[str, Any]:
     config = _merge(defaults, overrides)
     _resolve_data_files(config, Path(path).resolve().parent if path else DEFAULT_CONFIG.parent,
                         overrides)
+    config["feeds"] = [feed_entry(f) for f in config["feeds"]]
     for key in ("min_words",):
         if config[key] < 0:
             raise ConfigError(f"config key {key!r} must be >= 0")

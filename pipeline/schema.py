@@ -47,6 +47,14 @@ ENTITY_ALIASES = pa.schema([
     pa.field("mentions", pa.int64(), nullable=False),
 ])
 
+FEED_STATE = pa.schema([
+    pa.field("url", pa.string(), nullable=False),
+    pa.field("etag", pa.string()),
+    pa.field("last_modified", pa.string()),
+    pa.field("content_sha256", pa.string(), nullable=False),
+    pa.field("checked_at", UTC_TIMESTAMP, nullable=False),
+])
+
 ERRORS = pa.schema([
     pa.field("source", pa.string(), nullable=False),
     pa.field("stage", pa.string(), nullable=False),
@@ -56,4 +64,4 @@ ERRORS = pa.schema([
 ])
 
 DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS,
-            "entity_aliases": ENTITY_ALIASES, "errors": ERRORS}
+            "entity_aliases": ENTITY_ALIASES, "feed_state": FEED_STATE, "errors": ERRORS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
@@ -50,7 +50,7 @@ class StageDoFn(beam.DoFn):
 
     stage = "unknown"
 
-    def handle(self, element: Any) -> Iterable[Any]:
+    def handle(self, element: Any, *side_inputs: Any) -> Iterable[Any]:
         raise NotImplementedError
 
     def error(self, element: Any, exc: BaseException) -> pvalue.TaggedOutput:
@@ -58,9 +58,10 @@ class StageDoFn(beam.DoFn):
         record = ErrorRecord(source_of(element), self.stage, type(exc).__name__, describe(exc))
         return pvalue.TaggedOutput(ERRORS, record)
 
-    def process(self, element: Any) -> Iterator[Any]:
+    def process(self, element, *side_inputs):  # untyped: Beam would read the hints as types
+        """Runs `handle` (with any side inputs); a failure becomes an errors row."""
         try:
-            yield from self.handle(element)
+            yield from self.handle(element, *side_inputs)
         except Exception as exc:  # noqa: BLE001 - routed to errors/, with its reason
             yield self.error(element, exc)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
+import itertools
 import json
-import socket
-import urllib.request
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,11 +15,14 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 import charset_normalizer
 import feedparser
+from apache_beam import pvalue
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.records import RawDocument, utc_datetime
-from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
+from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
+from transforms.parse import article_id_for
 
 STAGE = "sources"
 KIND_BY_SUFFIX = {
@@ -30,7 +34,6 @@ KIND_BY_SUFFIX = {
     ".atom": "feed",
     ".json": "feed",
 }
-USER_AGENT = "newsbeam/0.1 (+https://pypi.org/project/newsbeam/)"
 
 
 def input_kind(path: str) -> str:
@@ -176,50 +179,137 @@ class ReadInputFile(StageDoFn):
             yield self.error(source, item) if isinstance(item, BadInput) else item
 
 
-def check_public_host(url: str) -> None:
-    """Refuse URLs whose host resolves to loopback, private, link-local or multicast addresses."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise BadInput(f"URL has no host: {url}")
-    for info in socket.getaddrinfo(host, None):
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise BadInput(f"{host} resolves to non-public address {address}; pass "
-                           "--allow-private-hosts to fetch from it")
-
-
 class FetchFeed(ReadInputFile):
-    """A feed URL fetched over HTTP (timeout, size cap, User-Agent), then read like a feed file."""
+    """A feed URL fetched over HTTP, then read like a feed file. A conditional GET with the
+    validators of the last run (ETag, Last-Modified) saves the download; a body identical to
+    the last one (some servers send wrong validators) is not read again. Entries whose feed
+    asks for full pages go to the 'needs_page' output."""
 
-    def __init__(self, max_bytes: int, timeout_s: float, allow_private_hosts: bool) -> None:
-        super().__init__(max_bytes)
-        self.timeout_s = timeout_s
-        self.allow_private_hosts = allow_private_hosts
+    def __init__(self, settings: HttpSettings, checked_at: datetime) -> None:
+        super().__init__(settings.max_bytes)
+        self.settings = settings
+        self.checked_at = checked_at
+        self.client: HttpClient | None = None
 
-    def handle(self, url: str) -> Iterator[Any]:
+    def setup(self) -> None:
+        self.client = HttpClient(self.settings)
+
+    def handle(self, feed: dict[str, Any], state: dict[str, dict[str, Any]]) -> Iterator[Any]:
         beam.metrics.Metrics.counter("newsbeam", "inputs").inc()
-        if not self.allow_private_hosts:
-            check_public_host(url)
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-        with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-            data = read_capped(response, self.max_bytes)
-        yield from self._entries(url, data)
+        if self.client is None:
+            self.setup()
+        url, previous = feed["url"], state.get(feed["url"])
+        headers = {}
+        if previous and previous.get("etag"):
+            headers["If-None-Match"] = previous["etag"]
+        if previous and previous.get("last_modified"):
+            headers["If-Modified-Since"] = previous["last_modified"]
+        response = self.client.get(url, headers)
+        if response.status == 304:
+            beam.metrics.Metrics.counter("newsbeam", "feeds_unchanged").inc()
+            return
+        digest = hashlib.sha256(response.body).hexdigest()
+        yield pvalue.TaggedOutput("feed_state", {
+            "url": url, "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+            "content_sha256": digest, "checked_at": self.checked_at})
+        if previous and previous.get("content_sha256") == digest:
+            beam.metrics.Metrics.counter("newsbeam", "feeds_unchanged").inc()
+            return
+        items = self._entries(url, response.body)
+        for item in itertools.islice(items, feed.get("max_items") or None):
+            if isinstance(item, RawDocument) and feed.get("fetch_pages") and item.url:
+                yield pvalue.TaggedOutput("needs_page", item)
+            else:
+                yield item
+
+
+def host_key(document: RawDocument, shards: int) -> tuple[str, int]:
+    """Pages grouped by host (split in `shards` groups), so one worker fetches a host's pages
+    one after another: the per-host concurrency limit and politeness delay hold everywhere."""
+    url = document.url or ""
+    return urlsplit(url).netloc.lower(), sum(url.encode()) % max(1, shards)
+
+
+@dataclass(frozen=True)
+class PageSource:
+    """What an errors row names for a page that failed: its URL."""
+
+    source: str
+
+
+class FetchPages(StageDoFn):
+    """A host's feed entries -> RawDocuments holding each entry's full page, fetched one after
+    another with the politeness delay between them, and only where robots.txt allows."""
+
+    stage = "fetch"
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.client: HttpClient | None = None
+        self.robots: RobotsRules | None = None
+
+    def setup(self) -> None:
+        self.client = HttpClient(self.settings)
+        self.robots = RobotsRules(self.client)
+
+    def handle(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> Iterator[Any]:
+        _, entries = grouped
+        if self.client is None:
+            self.setup()
+        last_request = 0.0
+        for entry in sorted(entries, key=lambda e: e.url or ""):
+            wait = self.settings.politeness_delay_s - (time.monotonic() - last_request)
+            if wait > 0:
+                time.sleep(wait)
+            last_request = time.monotonic()
+            try:
+                yield self._page(entry)
+            except Exception as exc:  # noqa: BLE001 - one page's failure is one errors row
+                yield self.error(PageSource(entry.url or entry.source), exc)
+
+    def _page(self, entry: RawDocument) -> RawDocument:
+        url = entry.url or ""
+        if self.settings.respect_robots and not self.robots.allowed(url):
+            raise FetchError(f"robots.txt disallows {url} for {self.settings.user_agent}")
+        response = self.client.get(url)
+        content_type = response.headers.get("content-type", "")
+        if "html" not in content_type and "xml" not in content_type:
+            raise FetchError(f"not an HTML page ({content_type or 'no content type'}): {url}")
+        return replace(entry, kind="html", content=decode_text(response.body))
+
+
+def _not_written(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[RawDocument]:
+    _, group = grouped
+    entries = list(group["entries"])
+    if list(group["existing"]):
+        beam.metrics.Metrics.counter("newsbeam", "skipped_existing").inc(len(entries))
+        return
+    yield from entries
+
+
+def latest_state(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return max(rows, key=lambda row: row["checked_at"])
 
 
 class ReadSources(beam.PTransform):
-    """Files by glob and feeds by URL -> (RawDocuments, ErrorRecords)."""
+    """{'existing_ids': article ids already written, 'feed_state': earlier feed_state rows} ->
+    {'documents': RawDocuments, 'errors': ErrorRecords, 'feed_state': this run's rows}.
 
-    def __init__(self, patterns: list[str], feed_urls: list[str], max_bytes: int,
-                 timeout_s: float, allow_private_hosts: bool) -> None:
+    Files by glob; feeds by URL; for feeds that ask for it, each new entry's full page
+    (entries already in the output are not fetched again)."""
+
+    def __init__(self, patterns: list[str], feeds: list[dict[str, Any]], settings: HttpSettings,
+                 checked_at: datetime) -> None:
         super().__init__()
         self.patterns = patterns
-        self.feed_urls = feed_urls
-        self.max_bytes = max_bytes
-        self.timeout_s = timeout_s
-        self.allow_private_hosts = allow_private_hosts
+        self.feeds = feeds
+        self.settings = settings
+        self.checked_at = checked_at
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> tuple[beam.PCollection, beam.PCollection]:
-        patterns = pbegin | "InputPatterns" >> beam.Create(self.patterns)
+    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
+        pipeline = inputs["existing_ids"].pipeline
+        patterns = pipeline | "InputPatterns" >> beam.Create(self.patterns)
         matches, match_errors = apply_stage(patterns, "MatchFiles", MatchInputs())
         files = (
             matches
@@ -227,14 +317,33 @@ class ReadSources(beam.PTransform):
             | "OpenFiles" >> fileio.ReadMatches()
         )
         file_documents, read_errors = apply_stage(
-            files, "ReadFiles", ReadInputFile(self.max_bytes))
-        urls = (
-            pbegin
-            | "FeedUrls" >> beam.Create(self.feed_urls)
+            files, "ReadFiles", ReadInputFile(self.settings.max_bytes))
+
+        state = beam.pvalue.AsDict(
+            inputs["feed_state"]
+            | "StateByUrl" >> beam.Map(lambda row: (row["url"], row))
+            | "LatestState" >> beam.CombinePerKey(latest_state))
+        feeds = (
+            pipeline
+            | "Feeds" >> beam.Create(self.feeds)
             | "SpreadFeeds" >> beam.Reshuffle()
+            | "FetchFeeds" >> beam.ParDo(FetchFeed(self.settings, self.checked_at), state)
+            .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
-        feed_fetcher = FetchFeed(self.max_bytes, self.timeout_s, self.allow_private_hosts)
-        feed_entries, fetch_errors = apply_stage(urls, "FetchFeeds", feed_fetcher)
-        documents = (file_documents, feed_entries) | "AllDocuments" >> beam.Flatten()
-        errors = (match_errors, read_errors, fetch_errors) | "SourceErrors" >> beam.Flatten()
-        return documents, errors
+        new_entries = (
+            {"entries": feeds.needs_page
+             | "KeyEntryById" >> beam.Map(lambda e: (article_id_for(e, e.url), e)),
+             "existing": inputs["existing_ids"] | "KeyWrittenId" >> beam.Map(lambda i: (i, None))}
+            | "GroupEntriesById" >> beam.CoGroupByKey()
+            | "NotWrittenYet" >> beam.FlatMap(_not_written)
+        )
+        shards = self.settings.per_host_concurrency
+        pages, page_errors = apply_stage(
+            new_entries
+            | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
+            | "GroupByHost" >> beam.GroupByKey(),
+            "FetchPages", FetchPages(self.settings))
+        documents = (file_documents, feeds[MAIN], pages) | "AllDocuments" >> beam.Flatten()
+        errors = ((match_errors, read_errors, feeds[ERRORS], page_errors)
+                  | "SourceErrors" >> beam.Flatten())
+        return {"documents": documents, "errors": errors, "feed_state": feeds.feed_state}

@@ -85,7 +85,8 @@ class JoinArticle(beam.DoFn):
 
 
 class WriteDatasets(beam.PTransform):
-    """{'articles', 'entities', 'topics', 'entity_aliases', 'errors'} -> Parquet datasets under
+    """{'articles', 'entities', 'topics', 'entity_aliases', 'feed_state', 'errors'} -> Parquet
+    datasets under
     OUTPUT/<dataset>/ (the first three joined by article_id, so each article's rows go out
     together).
 
@@ -119,6 +120,7 @@ class WriteDatasets(beam.PTransform):
             "entities": joined.entities,
             "topics": joined.topics,
             "entity_aliases": inputs["entity_aliases"],
+            "feed_state": inputs["feed_state"],
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
         }
         for dataset, dataset_rows in rows.items():

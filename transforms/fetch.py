@@ -1,0 +1,170 @@
+"""HTTP for feeds and article pages (used by the sources stage): timeouts, retries with
+exponential backoff (on timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
+on other 4xx), redirects followed by hand so every hop is checked against private addresses, a
+cap on body size after decompression, a User-Agent naming newsbeam, and robots.txt."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import urllib.robotparser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from transforms.failures import BadInput
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchError(BadInput):
+    """A URL that could not be fetched; the message says why (status, timeout, cap, ...)."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    connect_timeout_s: float
+    read_timeout_s: float
+    retries: int
+    backoff_s: float
+    max_backoff_s: float
+    max_redirects: int
+    max_bytes: int
+    user_agent: str
+    allow_private_hosts: bool
+    politeness_delay_s: float
+    per_host_concurrency: int
+    respect_robots: bool
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HttpSettings:
+        return cls(max_bytes=config["limits"]["max_input_bytes"],
+                   allow_private_hosts=config["allow_private_hosts"], **config["http"])
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # after redirects
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+
+
+def check_public_host(url: str) -> None:
+    """Refuse URLs whose host resolves to loopback, private, link-local or multicast addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(f"not an http(s) URL: {url}")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
+    except socket.gaierror as exc:
+        raise FetchError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise FetchError(f"{parts.hostname} resolves to non-public address {address}; pass "
+                             "--allow-private-hosts to fetch from it")
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpClient:
+    """One urllib3 pool per worker (made in a DoFn's setup, never pickled)."""
+
+    def __init__(self, settings: HttpSettings, sleep: Callable[[float], None] = time.sleep):
+        import urllib3  # only where HTTP is used
+
+        self.settings = settings
+        self.sleep = sleep
+        self._urllib3 = urllib3
+        self.pool = urllib3.PoolManager(headers={"User-Agent": settings.user_agent})
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
+        """GET with retries and checked redirects; 304 comes back as a Response too."""
+        for _ in range(self.settings.max_redirects + 1):
+            if not self.settings.allow_private_hosts:
+                check_public_host(url)
+            response = self._get_with_retries(url, headers or {})
+            if response.status not in REDIRECT_STATUSES:
+                if response.status >= 400:
+                    raise FetchError(f"HTTP {response.status} from {url}")
+                return response
+            location = response.headers.get("location")
+            if not location:
+                raise FetchError(f"HTTP {response.status} without a Location from {url}")
+            url = urljoin(url, location)
+        raise FetchError(f"more than {self.settings.max_redirects} redirects")
+
+    def _get_with_retries(self, url: str, headers: dict[str, str]) -> Response:
+        settings = self.settings
+        errors = self._urllib3.exceptions
+        for attempt in range(settings.retries + 1):
+            delay = min(settings.max_backoff_s, settings.backoff_s * 2 ** attempt)
+            try:
+                response = self._get_once(url, headers)
+            except (errors.TimeoutError, errors.ProtocolError, errors.NewConnectionError,
+                    errors.ConnectTimeoutError, errors.ReadTimeoutError) as exc:
+                if attempt == settings.retries:
+                    reason = "timed out" if "timed out" in str(exc).lower() else "failed"
+                    raise FetchError(f"{reason} after {attempt + 1} attempts: "
+                                     f"{type(exc).__name__}") from None
+                self.sleep(delay)
+                continue
+            if response.status not in RETRY_STATUSES or attempt == settings.retries:
+                return response
+            wait = retry_after_seconds(response.headers.get("retry-after"), time.time())
+            self.sleep(min(settings.max_backoff_s, wait if wait is not None else delay))
+        raise AssertionError("unreachable")
+
+    def _get_once(self, url: str, headers: dict[str, str]) -> Response:
+        timeout = self._urllib3.Timeout(connect=self.settings.connect_timeout_s,
+                                        read=self.settings.read_timeout_s)
+        raw = self.pool.request("GET", url, headers=headers, redirect=False, retries=False,
+                                preload_content=False, timeout=timeout)
+        try:
+            body = bytearray()
+            if raw.status == 200:
+                for chunk in raw.stream(64 * 1024, decode_content=True):
+                    body += chunk
+                    if len(body) > self.settings.max_bytes:
+                        raise FetchError(f"body larger than limits.max_input_bytes="
+                                         f"{self.settings.max_bytes} at {url}")
+            return Response(url, raw.status, {k.lower(): v for k, v in raw.headers.items()},
+                            bytes(body))
+        finally:
+            raw.release_conn()
+
+
+class RobotsRules:
+    """robots.txt per host, fetched once per worker with the same client."""
+
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
+        self.parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
+
+    def allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self.parsers:
+            parser = urllib.robotparser.RobotFileParser()
+            try:
+                body = self.client.get(f"{origin}/robots.txt").body
+                parser.parse(body.decode("utf-8", "replace").splitlines())
+            except FetchError:
+                parser.parse([])  # no robots.txt (or none reachable): everything is allowed
+            self.parsers[origin] = parser
+        return self.parsers[origin].can_fetch(self.client.settings.user_agent, url)
