@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -16,10 +18,10 @@ from httpserver import serve
 
 from pipeline.records import RawDocument
 from transforms.failures import ERRORS, MAIN, BadInput
+from transforms.fetch import HttpSettings, check_public_host
 from transforms.sources import (
     FetchFeed,
     ReadSources,
-    check_public_host,
     decode_text,
     feed_documents,
     input_kind,
@@ -27,6 +29,12 @@ from transforms.sources import (
 )
 
 RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
+HTTP = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=0, backoff_s=0.01,
+                    max_backoff_s=0.05, max_redirects=3, max_bytes=100_000,
+                    user_agent="newsbeam-test", allow_private_hosts=True,
+                    politeness_delay_s=0.0, per_host_concurrency=1, respect_robots=True)
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
+
 
 
 @pytest.mark.parametrize(("path", "kind"), [
@@ -107,7 +115,10 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
     base = str(tmp_path)
     patterns = [f"{base}/*", f"{base}/nothing-*.txt"]
     with TestPipeline() as p:
-        documents, errors = p | ReadSources(patterns, [], 100_000, 5.0, False)
+        nothing = p | "NothingWritten" >> beam.Create([])
+        read = {"existing_ids": nothing, "feed_state": nothing} | ReadSources(
+            patterns, [], HTTP, NOW)
+        documents, errors = read["documents"], read["errors"]
         assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([
             (f"{base}/good.txt", "text"), (f"{base}/page.html.gz", "html"),
             (f"{base}/world.rss.gz", "html"), (f"{base}/world.rss.gz", "html"),
@@ -126,17 +137,24 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
 def test_feed_over_http_from_local_server() -> None:
     routes = {"/feed.xml": (200, "application/rss+xml", RSS),
               "/gone.xml": (404, "text/plain", b"not here")}
-    with serve(routes) as base:
-        allowed = FetchFeed(1_000_000, 5.0, allow_private_hosts=True)
-        outputs = list(allowed.process(f"{base}/feed.xml"))
+    summaries = {"url": "", "name": "world", "fetch_pages": False, "max_items": 0}
+    with serve(routes) as server:
+        allowed = FetchFeed(HTTP, NOW)
+        outputs = list(allowed.process({**summaries, "url": f"{server.base}/feed.xml"}, {}))
         documents = [o for o in outputs if isinstance(o, RawDocument)]
         assert [d.url for d in documents] == ["https://news.example.org/world/storm-schools",
                                               "https://news.example.org/world/rates-hold"]
-        assert all(d.source == f"{base}/feed.xml" for d in documents)
-        missing = list(allowed.process(f"{base}/gone.xml"))
-        assert [(o.tag, o.value.error_type) for o in missing] == [(ERRORS, "HTTPError")]
-        refused = list(FetchFeed(1_000_000, 5.0, allow_private_hosts=False).process(
-            f"{base}/feed.xml"))
+        assert all(d.source == f"{server.base}/feed.xml" for d in documents)
+        state = [o.value for o in outputs if getattr(o, "tag", None) == "feed_state"]
+        assert state[0]["url"] == f"{server.base}/feed.xml" and len(
+            state[0]["content_sha256"]) == 64
+        missing = list(allowed.process({**summaries, "url": f"{server.base}/gone.xml"}, {}))
+        assert [(o.tag, o.value.error_type) for o in missing] == [(ERRORS, "FetchError")]
+        assert "HTTP 404" in missing[0].value.message
+        private = dataclasses.replace(HTTP, allow_private_hosts=False)
+        refused = list(FetchFeed(private, NOW).process(
+            {**summaries, "url": f"{server.base}/feed.xml"}, {}))
         assert [o.tag for o in refused] == [ERRORS]
         assert "--allow-private-hosts" in refused[0].value.message
+        assert server.hits["/feed.xml"] == 1  # the refused fetch never reached the server
     assert MAIN == "main"

@@ -91,7 +91,7 @@ class HttpClient:
         self.settings = settings
         self.sleep = sleep
         self._urllib3 = urllib3
-        self.pool = urllib3.PoolManager(headers={"User-Agent": settings.user_agent})
+        self.pool = urllib3.PoolManager()
 
     def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
         """GET with retries and checked redirects; 304 comes back as a Response too."""
@@ -133,8 +133,11 @@ class HttpClient:
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
         timeout = self._urllib3.Timeout(connect=self.settings.connect_timeout_s,
                                         read=self.settings.read_timeout_s)
-        raw = self.pool.request("GET", url, headers=headers, redirect=False, retries=False,
-                                preload_content=False, timeout=timeout)
+        raw = self.pool.request("GET", url, headers={"User-Agent": self.settings.user_agent,
+                                                     **headers},
+                                redirect=False, retries=False, preload_content=False,
+                                timeout=timeout)
+        complete = False
         try:
             body = bytearray()
             if raw.status == 200:
@@ -143,14 +146,19 @@ class HttpClient:
                     if len(body) > self.settings.max_bytes:
                         raise FetchError(f"body larger than limits.max_input_bytes="
                                          f"{self.settings.max_bytes} at {url}")
+                complete = True
             return Response(url, raw.status, {k.lower(): v for k, v in raw.headers.items()},
                             bytes(body))
         finally:
-            raw.release_conn()
+            if complete:
+                raw.release_conn()
+            else:  # an unread body must not reach the next request on this connection
+                raw.close()
 
 
 class RobotsRules:
-    """robots.txt per host, fetched once per worker with the same client."""
+    """robots.txt per site, fetched once per worker with the same client; a site without one
+    (or whose robots.txt cannot be fetched) allows everything."""
 
     def __init__(self, client: HttpClient) -> None:
         self.client = client
@@ -165,6 +173,6 @@ class RobotsRules:
                 body = self.client.get(f"{origin}/robots.txt").body
                 parser.parse(body.decode("utf-8", "replace").splitlines())
             except FetchError:
-                parser.parse([])  # no robots.txt (or none reachable): everything is allowed
+                parser.parse([])
             self.parsers[origin] = parser
         return self.parsers[origin].can_fetch(self.client.settings.user_agent, url)

@@ -1,0 +1,200 @@
+"""HTTP against real servers on 127.0.0.1: retries, Retry-After, redirects, caps, conditional
+GET, robots.txt, politeness grouping."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+from datetime import UTC, datetime
+
+import pytest
+from conftest import FIXTURES
+from httpserver import page, serve
+
+from pipeline.records import RawDocument
+from transforms.failures import ERRORS
+from transforms.fetch import FetchError, HttpClient, HttpSettings, retry_after_seconds
+from transforms.sources import FetchFeed, FetchPages, host_key
+
+SETTINGS = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=2, backoff_s=0.25,
+                        max_backoff_s=10.0, max_redirects=3, max_bytes=50_000,
+                        user_agent="newsbeam-test/1.0", allow_private_hosts=True,
+                        politeness_delay_s=0.0, per_host_concurrency=2, respect_robots=True)
+RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def client(**changes: object) -> tuple[HttpClient, list[float]]:
+    waits: list[float] = []
+    return HttpClient(dataclasses.replace(SETTINGS, **changes), sleep=waits.append), waits
+
+
+def test_plain_get_sends_the_user_agent() -> None:
+    with serve({"/a": page("<p>hello</p>")}) as server:
+        http, waits = client()
+        response = http.get(f"{server.base}/a")
+    assert (response.status, response.body) == (200, b"<p>hello</p>")
+    assert server.requests[0][1]["user-agent"] == "newsbeam-test/1.0"
+    assert waits == []
+
+
+def test_server_errors_are_retried_with_exponential_backoff() -> None:
+    def flaky(_headers: dict, hit: int) -> tuple:
+        return (500, {}, b"oops") if hit < 3 else (200, {"Content-Type": "text/html"}, b"ok")
+
+    with serve({"/flaky": flaky}) as server:
+        http, waits = client()
+        assert http.get(f"{server.base}/flaky").body == b"ok"
+    assert server.hits["/flaky"] == 3
+    assert waits == [0.25, 0.5]
+
+
+def test_429_honours_retry_after() -> None:
+    def busy(_headers: dict, hit: int) -> tuple:
+        return (429, {"Retry-After": "7"}, b"") if hit == 1 else (200, {}, b"fine")
+
+    with serve({"/busy": busy}) as server:
+        http, waits = client()
+        assert http.get(f"{server.base}/busy").body == b"fine"
+    assert waits == [7.0]
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+def test_other_4xx_is_not_retried() -> None:
+    with serve({}) as server:
+        http, waits = client()
+        with pytest.raises(FetchError, match="HTTP 404"):
+            http.get(f"{server.base}/missing")
+    assert server.hits["/missing"] == 1 and waits == []
+
+
+def test_retries_run_out_on_persistent_5xx() -> None:
+    with serve({"/down": page("down", status=503)}) as server:
+        http, waits = client()
+        with pytest.raises(FetchError, match="HTTP 503"):
+            http.get(f"{server.base}/down")
+    assert server.hits["/down"] == 3 and waits == [0.25, 0.5]
+
+
+def test_slow_server_times_out_after_retries() -> None:
+    slow = page("late", **{"X-Test-Delay": "1.5"})
+    with serve({"/slow": slow}) as server:
+        http, waits = client(read_timeout_s=0.3, retries=1)
+        with pytest.raises(FetchError, match="timed out after 2 attempts"):
+            http.get(f"{server.base}/slow")
+    assert server.hits["/slow"] == 2 and waits == [0.25]
+
+
+def test_redirects_are_followed_up_to_the_limit() -> None:
+    routes = {"/old": page("", status=301, Location="/older"),
+              "/older": page("", status=302, Location="/new"),
+              "/new": page("<p>here</p>"),
+              "/loop": page("", status=302, Location="/loop")}
+    with serve(routes) as server:
+        http, _ = client()
+        assert http.get(f"{server.base}/old").body == b"<p>here</p>"
+        with pytest.raises(FetchError, match="more than 3 redirects"):
+            http.get(f"{server.base}/loop")
+    assert server.hits["/loop"] == 4
+
+
+def test_redirect_to_a_private_address_is_refused() -> None:
+    with serve({"/new": page("<p>inside</p>")}) as server:
+        routes_target = f"{server.base}/new"
+        with serve({"/go": page("", status=302, Location=routes_target)}) as outer:
+            http, _ = client(allow_private_hosts=False)
+            with pytest.raises(FetchError, match="--allow-private-hosts"):
+                http.get(f"{outer.base}/go")
+    assert server.hits["/new"] == 0
+
+
+@pytest.mark.parametrize("route", [
+    page(b"x" * 60_000),
+    page(gzip.compress(b"\0" * 5_000_000), **{"Content-Encoding": "gzip"}),
+], ids=["plain", "gzip-bomb"])
+def test_body_over_the_cap_is_refused(route: object) -> None:
+    with serve({"/big": route}) as server:
+        http, _ = client()
+        with pytest.raises(FetchError, match="larger than limits.max_input_bytes=50000"):
+            http.get(f"{server.base}/big")
+
+
+def feed(url: str, **changes: object) -> dict:
+    return {"url": url, "name": "test", "fetch_pages": False, "max_items": 0, **changes}
+
+
+def test_conditional_get_uses_last_validators() -> None:
+    def with_etag(headers: dict, _hit: int) -> tuple:
+        if headers.get("if-none-match") == '"v1"':
+            return 304, {"ETag": '"v1"'}, b""
+        return 200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, RSS
+
+    with serve({"/feed.xml": with_etag}) as server:
+        fetcher = FetchFeed(dataclasses.replace(SETTINGS, retries=0), NOW)
+        url = f"{server.base}/feed.xml"
+        first = list(fetcher.process(feed(url), {}))
+        [state] = [o.value for o in first if getattr(o, "tag", None) == "feed_state"]
+        assert state["etag"] == '"v1"'
+        second = list(fetcher.process(feed(url), {url: state}))
+    assert len([o for o in first if isinstance(o, RawDocument)]) == 2
+    assert second == []
+    assert server.requests[1][1]["if-none-match"] == '"v1"'
+
+
+def test_unchanged_body_is_not_read_again_even_with_wrong_validators() -> None:
+    answer = page(RSS, "application/rss+xml", ETag='"changes-every-time"')
+    with serve({"/feed.xml": answer}) as server:
+        fetcher = FetchFeed(dataclasses.replace(SETTINGS, retries=0), NOW)
+        url = f"{server.base}/feed.xml"
+        first = list(fetcher.process(feed(url), {}))
+        [state] = [o.value for o in first if getattr(o, "tag", None) == "feed_state"]
+        second = list(fetcher.process(feed(url), {url: state}))
+    assert [getattr(o, "tag", None) for o in second] == ["feed_state"]
+
+
+def test_entries_that_want_pages_and_max_items() -> None:
+    with serve({"/feed.xml": page(RSS, "application/rss+xml")}) as server:
+        fetcher = FetchFeed(dataclasses.replace(SETTINGS, retries=0), NOW)
+        outputs = list(fetcher.process(feed(f"{server.base}/feed.xml", fetch_pages=True,
+                                            max_items=1), {}))
+    assert [getattr(o, "tag", None) for o in outputs] == ["feed_state", "needs_page"]
+    assert outputs[1].value.url == "https://news.example.org/world/storm-schools"
+
+
+def test_malformed_feed_over_http_is_an_error_row() -> None:
+    with serve({"/bad.xml": page("<html><body>no feed</body></html>")}) as server:
+        fetcher = FetchFeed(dataclasses.replace(SETTINGS, retries=0), NOW)
+        outputs = list(fetcher.process(feed(f"{server.base}/bad.xml"), {}))
+    errors = [o.value for o in outputs if getattr(o, "tag", None) == ERRORS]
+    assert len(errors) == 1 and errors[0].stage == "sources" and "feed" in errors[0].message
+
+
+def test_pages_respect_robots_and_become_html_documents() -> None:
+    article = (FIXTURES / "html" / "council.html").read_bytes()
+    routes = {"/robots.txt": page("User-agent: *\nDisallow: /private/\n", "text/plain"),
+              "/news/1": page(article), "/private/2": page(article),
+              "/file.pdf": page(b"%PDF", "application/pdf")}
+    with serve(routes) as server:
+        entries = [RawDocument("feed", "html", "<p>summary</p>", url=f"{server.base}{path}",
+                               title=f"entry {path}") for path in ("/news/1", "/private/2",
+                                                                   "/file.pdf")]
+        fetcher = FetchPages(SETTINGS)
+        fetcher.setup()
+        outputs = list(fetcher.process((("host", 0), entries)))
+    documents = [o for o in outputs if isinstance(o, RawDocument)]
+    errors = {o.value.source: o.value.message for o in outputs if getattr(o, "tag", None)}
+    assert [d.url for d in documents] == [f"{server.base}/news/1"]
+    assert documents[0].kind == "html" and "Council approves" in documents[0].content
+    assert documents[0].title == "entry /news/1"
+    assert "robots.txt disallows" in errors[f"{server.base}/private/2"]
+    assert "not an HTML page" in errors[f"{server.base}/file.pdf"]
+    assert server.hits["/robots.txt"] == 1 and server.hits["/private/2"] == 0
+
+
+def test_pages_are_grouped_by_host() -> None:
+    first = RawDocument("f", "html", "", url="https://a.example/1")
+    other_host = RawDocument("f", "html", "", url="https://b.example/1")
+    assert host_key(first, 1) == ("a.example", 0)
+    assert host_key(first, 1)[0] != host_key(other_host, 1)[0]
+    assert {host_key(RawDocument("f", "html", "", url=f"https://a.example/{n}"), 2)[1]
+            for n in range(10)} == {0, 1}
