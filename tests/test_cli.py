@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, SEEDS, check_seed_cleaning, read_dataset, run_cli
-from httpserver import serve
+from conftest import (
+    FIXTURES,
+    SEEDS,
+    SHARED_BENCHMARKS,
+    check_seed_cleaning,
+    read_dataset,
+    run_cli,
+)
+from httpserver import page, serve
 
 pytestmark = pytest.mark.slow
 ARTICLE_KEYS = ("article_id", "source", "url", "title", "text", "published_at", "language",
@@ -161,9 +169,12 @@ def test_bad_inputs_go_to_errors_and_the_rest_comes_out(tmp_path: Path) -> None:
 
 def test_feed_url_from_local_server(tmp_path: Path) -> None:
     feed = (FIXTURES / "feeds" / "world.rss").read_bytes()
-    with serve({"/feed.xml": (200, "application/rss+xml", feed)}) as base:
+    config = tmp_path / "summaries.yaml"
+    with serve({"/feed.xml": (200, "application/rss+xml", feed)}) as server:
+        base = server.base
+        config.write_text(f"inputs: []\nfeeds: [{{url: '{base}/feed.xml', fetch_pages: false}}]\n")
         output = tmp_path / "out"
-        result = run_cli("--feed", f"{base}/feed.xml", "--allow-private-hosts",
+        result = run_cli("--config", str(config), "--allow-private-hosts",
                          "--output", str(output))
         refused = run_cli("--feed", f"{base}/feed.xml", "--output", str(tmp_path / "refused"))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -205,3 +216,49 @@ def test_help_lists_the_flags() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert "--allow-private-hosts" in result.stdout and "--feed URL_OR_PATH" in result.stdout
+
+
+def test_scheduled_feed_runs_add_each_article_once(tmp_path: Path) -> None:
+    """A feed of real article pages read on a schedule: each article once, failures as rows,
+    new items only on the next run."""
+    pages_dir = SHARED_BENCHMARKS / "scrapinghub" / "html"
+    if not pages_dir.exists():
+        pytest.skip(f"benchmark pages not found at {pages_dir}")
+    pages = [gzip.decompress(p.read_bytes()) for p in sorted(pages_dir.glob("*.html.gz"))[:5]]
+    items = {"count": 3}
+
+    def rss(_headers: dict, _hit: int) -> tuple:
+        entries = "".join(
+            f"<item><title>Story {n}</title><link>{server.base}/news/{n}</link></item>"
+            for n in range(1, items["count"] + 1))
+        broken = f"<item><title>Broken</title><link>{server.base}/news/broken</link></item>"
+        body = f"<rss version='2.0'><channel><title>T</title>{entries}{broken}</channel></rss>"
+        return 200, {"Content-Type": "application/rss+xml"}, body.encode()
+
+    routes = {f"/news/{n}": page(html) for n, html in enumerate(pages, start=1)}
+    routes |= {"/feed.xml": rss, "/news/broken": page("down", status=500)}
+    config = tmp_path / "fast.yaml"
+    config.write_text("http: {politeness_delay_s: 0.0, retries: 1, backoff_s: 0.1}\n")
+    output = tmp_path / "out"
+    with serve(routes) as server:
+        args = ["--config", str(config), "--feed", f"{server.base}/feed.xml",
+                "--allow-private-hosts", "--output", str(output)]
+        first = run_cli(*args)
+        second = run_cli(*args)
+        items["count"] = 5
+        third = run_cli(*args)
+    for result in (first, second, third):
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert "articles written 3" in first.stdout and "errors by stage: fetch 1;" in first.stdout
+    assert "articles written 0" in second.stdout and "1 feeds unchanged" in second.stdout
+    assert "articles written 2" in third.stdout
+    articles = read_dataset(output, "articles")
+    assert sorted(a["url"] for a in articles) == [f"{server.base}/news/{n}" for n in range(1, 6)]
+    assert len({a["article_id"] for a in articles}) == 5
+    assert all(a["source"] == f"{server.base}/feed.xml" and a["word_count"] > 50
+               for a in articles)
+    assert {a["title"] for a in articles} == {f"Story {n}" for n in range(1, 6)}
+    errors = read_dataset(output, "errors")
+    assert [(e["source"], e["stage"]) for e in errors] == [
+        (f"{server.base}/news/broken", "fetch")] * 2
+    assert server.hits["/news/1"] == 1  # never fetched twice

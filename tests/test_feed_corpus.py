@@ -1,5 +1,6 @@
 """Every file of feedparser's own test corpus (2,107 ill-formed, oddly encoded and well-formed
-feeds; 2,108 files with its LICENSE) goes through newsbeam's feed reading without a crash or a hang, and ends as documents or
+feeds; 2,108 files with its LICENSE) goes through newsbeam's feed reading without a crash or
+a hang, and ends as documents or
 errors rows."""
 
 from __future__ import annotations

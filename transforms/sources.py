@@ -114,8 +114,10 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
     return feedparser.FeedParserDict(entries=entries, bozo=False)
 
 
-def feed_documents(source: str, data: bytes) -> Iterator[RawDocument | BadInput]:
-    """Each feed entry as a RawDocument (content, else summary, as the page); else BadInput."""
+def feed_documents(source: str, data: bytes, pages_follow: bool = False
+                   ) -> Iterator[RawDocument | BadInput]:
+    """Each feed entry as a RawDocument (content, else summary, as the page); else BadInput.
+    With `pages_follow`, an entry with a link needs no text of its own: its page is fetched."""
     parsed = json_feed(data) or feedparser.parse(data)
     if not parsed.entries:
         if parsed.bozo:
@@ -124,17 +126,17 @@ def feed_documents(source: str, data: bytes) -> Iterator[RawDocument | BadInput]
         raise BadInput("feed has no entries")
     for number, entry in enumerate(parsed.entries, start=1):
         contents = entry.get("content") or []
-        body = contents[0] if contents else entry.get("summary_detail")
+        body = (contents[0] if contents else entry.get("summary_detail")) or {}
         link = entry.get("link") or None
-        if not body or not (body.get("value") or "").strip():
+        text = (body.get("value") or "").strip()
+        if not text and not (pages_follow and link):
             yield BadInput(f"entry {number} ({link or entry.get('title', 'untitled')}) has no "
                            "content or summary")
             continue
-        kind = "text" if body.get("type") == "text/plain" else "html"
         yield RawDocument(
             source=source,
-            kind=kind,
-            content=body["value"],
+            kind="text" if body.get("type") == "text/plain" else "html",
+            content=body.get("value") or "",
             url=link,
             title=(entry.get("title") or "").strip() or None,
             published_at=_entry_time(entry),
@@ -174,8 +176,8 @@ class ReadInputFile(StageDoFn):
         else:
             yield RawDocument(source=path, kind=kind, content=decode_text(data))
 
-    def _entries(self, source: str, data: bytes) -> Iterator[Any]:
-        for item in feed_documents(source, data):
+    def _entries(self, source: str, data: bytes, pages_follow: bool = False) -> Iterator[Any]:
+        for item in feed_documents(source, data, pages_follow):
             yield self.error(source, item) if isinstance(item, BadInput) else item
 
 
@@ -216,9 +218,9 @@ class FetchFeed(ReadInputFile):
         if previous and previous.get("content_sha256") == digest:
             beam.metrics.Metrics.counter("newsbeam", "feeds_unchanged").inc()
             return
-        items = self._entries(url, response.body)
-        for item in itertools.islice(items, feed.get("max_items") or None):
-            if isinstance(item, RawDocument) and feed.get("fetch_pages") and item.url:
+        items = self._entries(url, response.body, pages_follow=feed["fetch_pages"])
+        for item in itertools.islice(items, feed["max_items"] or None):
+            if isinstance(item, RawDocument) and feed["fetch_pages"] and item.url:
                 yield pvalue.TaggedOutput("needs_page", item)
             else:
                 yield item
