@@ -41,7 +41,8 @@ def seed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_default_run_prints_summary(seed_run: dict[str, Any]) -> None:
     summary = seed_run["stdout"].strip().splitlines()[-1]
-    assert summary.startswith("newsbeam: inputs seen 5 (5 records), articles written 5, "
+    assert summary.startswith("newsbeam: inputs seen 5 (5 records, 0 feeds unchanged), "
+                              "articles written 5, "
                               "already in output 0, errors by stage: none; wall time ")
 
 
@@ -157,7 +158,7 @@ def test_bad_inputs_go_to_errors_and_the_rest_comes_out(tmp_path: Path) -> None:
                      "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "articles written 2" in result.stdout
-    assert "inputs seen 6 (2 records), articles written 2" in result.stdout
+    assert "inputs seen 6 (2 records, 0 feeds unchanged), articles written 2" in result.stdout
     assert "errors by stage: sources 5;" in result.stdout
     assert len(read_dataset(output, "articles")) == 2
     errors = {(Path(e["source"]).name, e["stage"]): e for e in read_dataset(output, "errors")}
