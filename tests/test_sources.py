@@ -158,3 +158,14 @@ def test_feed_over_http_from_local_server() -> None:
         assert "--allow-private-hosts" in refused[0].value.message
         assert server.hits["/feed.xml"] == 1  # the refused fetch never reached the server
     assert MAIN == "main"
+
+
+def test_entity_expansion_feed_stays_small() -> None:
+    entities = "".join(f'<!ENTITY {chr(98 + i)} "' + f"&{chr(97 + i)};" * 10 + '">'
+                       for i in range(9))
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">{entities}]>'
+            '<rss version="2.0"><channel><title>t</title><item><title>&j;</title>'
+            '<link>http://x.example/1</link><description>&j;</description></item>'
+            '</channel></rss>').encode()
+    items = list(feed_documents("bomb.xml", bomb))  # 10^10 characters if expanded
+    assert all(len(getattr(item, "content", "")) < 1000 for item in items)
