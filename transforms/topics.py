@@ -17,12 +17,10 @@ from pipeline.records import Article, ArticleTopics, TopicScore
 from transforms.failures import StageDoFn, apply_stage
 
 STAGE = "topics"
-_WORD = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")
-# A phrase never crosses punctuation or a line break ("Archyde.com" stays one word).
-_PHRASE_CHUNK = re.compile(r"(?:[^,;:!?()\[\]{}\"“”‘’«»|/–—\n.]|\.(?=\S))+")
-
-
+# A word, with inner apostrophes, dots and hyphens ("Archyde.com", "semi-final", "women's").
 _TOKEN = re.compile(r"\w+(?:['’.-]\w+)*")
+# A phrase never crosses punctuation or a line break (a dot inside a word is not a break).
+_PHRASE_CHUNK = re.compile(r"(?:[^,;:!?()\[\]{}\"“”‘’«»|/–—\n.]|\.(?=\S))+")
 
 
 def _tokens(text: str) -> list[str]:
@@ -192,7 +190,7 @@ def keyphrases(title: str | None, text: str, stopwords: frozenset[str],
     early: set[tuple[str, ...]] = set()
     for chunk in _PHRASE_CHUNK.finditer(document):
         run: list[str] = []
-        for word in [*_WORD.findall(chunk.group()), ""]:
+        for word in [*_TOKEN.findall(chunk.group()), ""]:
             if word and word.casefold() not in stopwords and not word.isdigit():
                 run.append(word)
                 continue
