@@ -49,3 +49,25 @@ def test_bad_config_says_what_to_fix(tmp_path: Path, text: str, message: str) ->
 def test_missing_config_file() -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config("/nonexistent/newsbeam.yaml")
+
+
+def test_example_feed_config_loads() -> None:
+    config = load_config(str(Path(__file__).resolve().parent.parent / "configs" /
+                             "feeds.example.yaml"))
+    assert config["inputs"] == []
+    assert [(f["name"], f["fetch_pages"], f["max_items"]) for f in config["feeds"]] == [
+        ("example world", True, 0), ("example briefs", False, 50)]
+    assert config["http"]["politeness_delay_s"] == 2.0
+    assert config["http"]["retries"] == 3  # untouched default
+
+
+@pytest.mark.parametrize(("feeds", "message"), [
+    ("[{name: no url}]", "must be a URL, a path or a mapping with 'url'"),
+    ("[{url: 'http://a.example/f', pages: true}]", r"unknown key\(s\) \['pages'\]"),
+    ("[{url: 'http://a.example/f', max_items: lots}]", "'max_items' must be int"),
+])
+def test_bad_feed_entries_say_what_to_fix(tmp_path: Path, feeds: str, message: str) -> None:
+    user = tmp_path / "feeds.yaml"
+    user.write_text(f"feeds: {feeds}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(user))

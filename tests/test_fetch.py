@@ -124,17 +124,20 @@ def feed(url: str, **changes: object) -> dict:
 
 
 def test_conditional_get_uses_last_validators() -> None:
+    stamp = "Tue, 05 Mar 2024 10:15:00 GMT"
+
     def with_etag(headers: dict, _hit: int) -> tuple:
-        if headers.get("if-none-match") == '"v1"':
+        if headers.get("if-none-match") == '"v1"' and headers.get("if-modified-since") == stamp:
             return 304, {"ETag": '"v1"'}, b""
-        return 200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, RSS
+        return 200, {"Content-Type": "application/rss+xml", "ETag": '"v1"',
+                     "Last-Modified": stamp}, RSS
 
     with serve({"/feed.xml": with_etag}) as server:
         fetcher = FetchFeed(dataclasses.replace(SETTINGS, retries=0), NOW)
         url = f"{server.base}/feed.xml"
         first = list(fetcher.process(feed(url), {}))
         [state] = [o.value for o in first if getattr(o, "tag", None) == "feed_state"]
-        assert state["etag"] == '"v1"'
+        assert (state["etag"], state["last_modified"]) == ('"v1"', stamp)
         second = list(fetcher.process(feed(url), {url: state}))
     assert len([o for o in first if isinstance(o, RawDocument)]) == 2
     assert second == []
