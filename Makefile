@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean bench-extraction bench-entities bench-topics
+.PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-entities: $(STAMP)
 
 bench-topics: $(STAMP)
 	$(BIN)/python benchmarks/topics.py
+
+bench-throughput: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf $(VENV) out

@@ -1,0 +1,135 @@
+"""Throughput: newsbeam end to end against the cost of its two models alone.
+
+Builds a corpus of N article pages from the scrapinghub benchmark (pages repeated under distinct
+names, each copy with its own canonical URL so every copy is its own article), then times, in
+turn: (a) a bare loop in one process doing only trafilatura extraction and spaCy NER (same
+model, same disabled components, same batches); (b) `newsbeam run` on the DirectRunner, one
+worker; (c) the same with --direct_running_mode=multi_processing --direct_num_workers=2. Each
+runs as its own process, so peak resident memory is measured the same way for all three.
+
+    make bench-throughput      (or: python benchmarks/throughput.py [--sizes 500 2000])
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT.parent / "shared" / "benchmarks" / "scrapinghub" / "html"
+_CANONICAL = re.compile(r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+og:url[^>]*>", re.I)
+_HEAD = re.compile(r"<head[^>]*>", re.I)
+MODES = {
+    "a": ("bare loop: trafilatura + spaCy NER", None),
+    "b": ("newsbeam run, DirectRunner, 1 worker", ["--direct_num_workers=1"]),
+    "c": ("newsbeam run, multi_processing, 2 workers",
+          ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]),
+}
+
+
+def build_corpus(folder: Path, size: int) -> None:
+    """`size` pages, cycling through the benchmark pages, each with a canonical URL of its own."""
+    sources = sorted(PAGES.glob("*.html.gz"))
+    for number in range(size):
+        html = gzip.decompress(sources[number % len(sources)].read_bytes()).decode("utf-8")
+        html = _CANONICAL.sub("", html)
+        link = f'<link rel="canonical" href="https://bench.example/page-{number}">'
+        html = _HEAD.sub(lambda m, link=link: m.group() + link, html, count=1)
+        (folder / f"page-{number:05d}.html.gz").write_bytes(gzip.compress(html.encode()))
+
+
+def bare_loop(folder: Path) -> int:
+    """Mode (a): extraction and NER only, as the pipeline configures them."""
+    import spacy
+    import trafilatura
+
+    from pipeline.config import load_config
+
+    config = load_config()
+    nlp = spacy.load(config["entities"]["model"])
+    nlp.select_pipes(enable=["ner"])
+    texts = []
+    for path in sorted(folder.glob("*.html.gz")):
+        extracted = trafilatura.bare_extraction(
+            gzip.decompress(path.read_bytes()).decode("utf-8"), with_metadata=True,
+            **config["extraction"])
+        if extracted is not None and extracted.text:
+            texts.append(extracted.text)
+    return sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=config["entities"]
+                                                    ["batch_size"]))
+
+
+def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
+    """(seconds, peak resident MB) of one mode, run as a child process."""
+    if mode == "a":
+        command = [sys.executable, __file__, "--bare", str(folder)]
+    else:
+        command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/*.html.gz",
+                   "--output", str(output), *MODES[mode][1]]
+    started = time.perf_counter()
+    measured = subprocess.run([sys.executable, __file__, "--measure", *command], cwd=ROOT,
+                              check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    return seconds, int(measured.stdout.strip().splitlines()[-1]) / 1024
+
+
+def measure(command: list[str]) -> int:
+    """Run `command` as this process's only child; print the largest resident set (KiB) any
+    process of it reached (Linux ru_maxrss of reaped descendants)."""
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        return measure(args.measure)
+    if args.bare:
+        bare_loop(args.bare)
+        return 0
+    import spacy
+    import trafilatura
+
+    print(f"throughput benchmark, {date.today()}: {os.cpu_count()} cores, "
+          f"{platform.processor() or platform.machine()}, Python {sys.version.split()[0]}, "
+          f"trafilatura {trafilatura.__version__}, spaCy {spacy.__version__}")
+    print(f"{'N':>6}  {'mode':<44} {'seconds':>8} {'articles/s':>10} {'peak RSS MB':>12}")
+    results: dict[tuple[int, str], tuple[float, float]] = {}
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as work:
+            folder = Path(work) / "pages"
+            folder.mkdir()
+            build_corpus(folder, size)
+            for mode in MODES:
+                results[(size, mode)] = run_mode(mode, folder, Path(work) / f"out-{mode}")
+                seconds, peak = results[(size, mode)]
+                print(f"{size:>6}  {MODES[mode][0]:<44} {seconds:>8.1f} {size / seconds:>10.2f} "
+                      f"{peak:>12.0f}", flush=True)
+        a, b, c = (results[(size, m)][0] for m in MODES)
+        print(f"{size:>6}  ratios: b/a = {a / b:.2f} (speed of b over a), c/b = {b / c:.2f}")
+    if len(args.sizes) > 1:
+        small, large = min(args.sizes), max(args.sizes)
+        for mode in MODES:
+            growth = results[(large, mode)][1] / results[(small, mode)][1]
+            print(f"peak memory N={large} / N={small}, mode {mode}: {growth:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
