@@ -1,1 +1,2 @@
-"""newsbeam stages, one module each: sources, parse, clean, dedupe, entities, topics, write."""
+"""newsbeam stages, one module each: sources (with fetch, its HTTP client), parse, clean,
+dedupe, entities, resolve, topics, write; failures holds the shared errors plumbing."""
