@@ -12,6 +12,15 @@ from transforms.failures import BadInput, StageDoFn, apply_stage
 STAGE = "dedupe"
 
 
+def not_yet_written(items: list[Any], group: dict[str, Any]) -> list[Any]:
+    """The items of one article_id group, or none (counted) when the output already holds
+    that id: re-running a schedule never duplicates a row."""
+    if list(group["existing"]):
+        beam.metrics.Metrics.counter("newsbeam", "skipped_existing").inc(len(items))
+        return []
+    return items
+
+
 class KeepFirstArticle(StageDoFn):
     """Of the articles sharing an id, keep the one from the first source (by name, so runs
     agree); the others become errors rows naming the one kept. Ids already in the output
@@ -21,11 +30,9 @@ class KeepFirstArticle(StageDoFn):
 
     def handle(self, grouped: tuple[str, dict[str, Any]]) -> Iterator[Any]:
         _, group = grouped
-        articles = sorted(group["articles"], key=lambda a: (a.source, a.text))
+        articles = not_yet_written(sorted(group["articles"], key=lambda a: (a.source, a.text)),
+                                   group)
         if not articles:
-            return
-        if list(group["existing"]):
-            beam.metrics.Metrics.counter("newsbeam", "skipped_existing").inc(len(articles))
             return
         kept, *duplicates = articles
         for duplicate in duplicates:

@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +20,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.records import RawDocument, utc_datetime
+from transforms.dedupe import not_yet_written
 from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
 from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
 from transforms.parse import article_id_for
@@ -233,13 +234,6 @@ def host_key(document: RawDocument, shards: int) -> tuple[str, int]:
     return urlsplit(url).netloc.lower(), sum(url.encode()) % max(1, shards)
 
 
-@dataclass(frozen=True)
-class PageSource:
-    """What an errors row names for a page that failed: its URL."""
-
-    source: str
-
-
 class FetchPages(StageDoFn):
     """A host's feed entries -> RawDocuments holding each entry's full page, fetched one after
     another with the politeness delay between them, and only where robots.txt allows."""
@@ -268,7 +262,7 @@ class FetchPages(StageDoFn):
             try:
                 yield self._page(entry)
             except Exception as exc:  # noqa: BLE001 - one page's failure is one errors row
-                yield self.error(PageSource(entry.url or entry.source), exc)
+                yield self.error(entry.url or entry.source, exc)  # the row names the page
 
     def _page(self, entry: RawDocument) -> RawDocument:
         url = entry.url or ""
@@ -279,15 +273,6 @@ class FetchPages(StageDoFn):
         if "html" not in content_type and "xml" not in content_type:
             raise FetchError(f"not an HTML page ({content_type or 'no content type'}): {url}")
         return replace(entry, kind="html", content=decode_text(response.body))
-
-
-def _not_written(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[RawDocument]:
-    _, group = grouped
-    entries = list(group["entries"])
-    if list(group["existing"]):
-        beam.metrics.Metrics.counter("newsbeam", "skipped_existing").inc(len(entries))
-        return
-    yield from entries
 
 
 def latest_state(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -337,7 +322,8 @@ class ReadSources(beam.PTransform):
              | "KeyEntryById" >> beam.Map(lambda e: (article_id_for(e, e.url), e)),
              "existing": inputs["existing_ids"] | "KeyWrittenId" >> beam.Map(lambda i: (i, None))}
             | "GroupEntriesById" >> beam.CoGroupByKey()
-            | "NotWrittenYet" >> beam.FlatMap(_not_written)
+            | "NotWrittenYet" >> beam.FlatMap(
+                lambda grouped: not_yet_written(list(grouped[1]["entries"]), grouped[1]))
         )
         shards = self.settings.per_host_concurrency
         pages, page_errors = apply_stage(
