@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import choose
 from pipeline.records import Article
-from transforms.topics import TOPIC_BACKENDS, LexiconTopics, keyphrases
+from transforms.topics import TOPIC_BACKENDS, LexiconTopics, _tokens, keyphrases
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -98,6 +98,33 @@ def test_party_name_is_politics_not_labour(labeller: LexiconTopics) -> None:
                       "Chancellor defended his plans before the election.")
     assert found.topics[0].topic == "politics"
     assert "labour" not in {t.topic for t in found.topics}
+
+
+def test_subtopic_evidence_counts_for_its_parent(labeller: LexiconTopics) -> None:
+    """"Education policy" and "white paper" are government-policy words (a politics subtopic);
+    they make politics the top topic of a schools plan announced by ministers."""
+    found = topics_of(labeller, "Ministers publish white paper on schools",
+                      "Ministers published a white paper setting out their education policy "
+                      "for schools; the proposals go to a public consultation.")
+    assert found.topics[0].topic == "politics"
+    assert "government policy" in {t.topic for t in found.topics}
+    assert "education" in {t.topic for t in found.topics}
+
+
+@pytest.mark.parametrize(("text", "not_topic"), [
+    ("Detectives continued their investigation of the burglary.",
+     "economy, business and finance"),
+    ("Leaders of the European Union met the Soviet Union's successor states.", "labour"),
+    ("Arsenal beat Chelsea at the stadium after a late goal.", "conflict, war and peace"),
+    ("Windows users can download the update from the website.", "weather"),
+])
+def test_word_starts_do_not_match_unrelated_words(text: str, not_topic: str,
+                                                  labeller: LexiconTopics) -> None:
+    lexicon = labeller.lexicon
+    label = {t.topic_id: t.label for t in lexicon.topics}
+    hit_topics = {label[topic_id] for topic_id, *_ in lexicon.hits(_tokens(text))}
+    assert not_topic not in hit_topics
+    assert not_topic not in {t.topic for t in topics_of(labeller, None, text).topics}
 
 
 def test_keyphrases_prefer_repeated_multiword_names(labeller: LexiconTopics) -> None:

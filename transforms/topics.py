@@ -49,6 +49,7 @@ class TopicLexicon:
     index: dict[tuple[str, bool], list[tuple[tuple[str, ...], bool, str, float]]]
     prefixes: dict[tuple[str, bool], list[tuple[str, float]]]  # single `word*` keywords
     prefix_lengths: tuple[int, ...]
+    parent_of: dict[str, str | None]
 
     @classmethod
     def from_config(cls, lexicon: dict[str, Any], name_weight: float) -> TopicLexicon:
@@ -76,10 +77,12 @@ class TopicLexicon:
                 topics.append(Topic(sub_code, sub["label"], code))
                 add(sub_code, sub)
         lengths = tuple(sorted({len(word) for word, _ in prefixes}))
-        return cls(tuple(topics), dict(index), dict(prefixes), lengths)
+        return cls(tuple(topics), dict(index), dict(prefixes), lengths,
+                   {t.topic_id: t.parent_id for t in topics})
 
-    def hits(self, tokens: list[str]) -> Iterator[tuple[str, str, float]]:
-        """(topic_id, the matched keyword text, keyword weight) for every keyword hit."""
+    def hits(self, tokens: list[str]) -> Iterator[tuple[str, str, float, int]]:
+        """(topic_id, the matched keyword text, keyword weight, token position) for every
+        keyword hit."""
         folded = [t.casefold() for t in tokens]
         for i, token in enumerate(tokens):
             for word, cased in ((folded[i], False), (token, True)):
@@ -93,12 +96,12 @@ class TopicLexicon:
                     else:
                         matched = tuple(following) == rest
                     if matched:
-                        yield topic_id, " ".join(folded[i:i + 1 + len(rest)]), weight
+                        yield topic_id, " ".join(folded[i:i + 1 + len(rest)]), weight, i
                 for length in self.prefix_lengths:
                     if length > len(word):
                         break
                     for topic_id, weight in self.prefixes.get((word[:length], cased), ()):
-                        yield topic_id, word, weight
+                        yield topic_id, word, weight, i
 
 
 @dataclass(frozen=True)
@@ -118,18 +121,25 @@ def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
               settings: ScoringSettings) -> dict[str, float]:
     """Weighted keyword evidence per topic: a hit counts `title_weight` in the headline,
     `lead_weight` in the first paragraphs, 1 elsewhere, times its keyword's weight; one
-    keyword's repeats count at most `repeats_counted` times (breadth over repetition)."""
+    keyword's repeats count at most `repeats_counted` times (breadth over repetition).
+
+    A subtopic's hit is evidence for its parent too (the taxonomy's broader relation: an
+    article on diplomacy is about politics); a place in the text counts once per topic."""
     paragraphs = text.split("\n\n")
     parts = ((title or "", settings.title_weight),
              ("\n".join(paragraphs[:settings.lead_paragraphs]), settings.lead_weight),
              ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
-    weights: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for part, part_weight in parts:
-        for topic_id, keyword, keyword_weight in lexicon.hits(_tokens(part)):
-            weights[(topic_id, keyword)].append(part_weight * keyword_weight)
+    weights: dict[tuple[str, str], dict[tuple[int, int], float]] = defaultdict(dict)
+    for part_index, (part, part_weight) in enumerate(parts):
+        for topic_id, keyword, keyword_weight, position in lexicon.hits(_tokens(part)):
+            weight = part_weight * keyword_weight
+            for target in (topic_id, lexicon.parent_of[topic_id]):
+                if target is not None:
+                    at = weights[(target, keyword)]
+                    at[(part_index, position)] = max(weight, at.get((part_index, position), 0))
     evidence: dict[str, float] = defaultdict(float)
     for (topic_id, _), found in weights.items():
-        evidence[topic_id] += sum(sorted(found, reverse=True)[:settings.repeats_counted])
+        evidence[topic_id] += sum(sorted(found.values(), reverse=True)[:settings.repeats_counted])
     return evidence
 
 
