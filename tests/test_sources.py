@@ -118,7 +118,8 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
         nothing = p | "NothingWritten" >> beam.Create([])
         read = {"existing_ids": nothing, "feed_state": nothing} | ReadSources(
             patterns, [], HTTP, NOW)
-        documents, errors = read["documents"], read["errors"]
+        documents = tuple(read["documents"].values()) | "AllDocuments" >> beam.Flatten()
+        errors = read["errors"]
         assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([
             (f"{base}/good.txt", "text"), (f"{base}/page.html.gz", "html"),
             (f"{base}/world.rss.gz", "html"), (f"{base}/world.rss.gz", "html"),

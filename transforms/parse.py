@@ -165,11 +165,19 @@ class ParseDocument(StageDoFn):
 
 
 class ParseArticles(beam.PTransform):
-    """RawDocuments -> (Articles, ErrorRecords)."""
+    """{origin: RawDocuments} -> (Articles, ErrorRecords).
+
+    Each origin is parsed in its own step, fused with its reading, and only the parsed
+    articles are flattened: raw pages never wait in a runner's buffer, so memory does not
+    grow with the number of pages."""
 
     def __init__(self, extract_options: dict, timeout_s: float) -> None:
         super().__init__()
         self.parser = ParseDocument(extract_options, timeout_s)
 
-    def expand(self, documents: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return apply_stage(documents, "ParseDocuments", self.parser)
+    def expand(self, documents: dict[str, beam.PCollection]
+               ) -> tuple[beam.PCollection, beam.PCollection]:
+        parsed = [apply_stage(pcoll, f"Parse{origin.title().replace('_', '')}", self.parser)
+                  for origin, pcoll in documents.items()]
+        return (tuple(articles for articles, _ in parsed) | "AllArticles" >> beam.Flatten(),
+                tuple(errors for _, errors in parsed) | "AllParseErrors" >> beam.Flatten())

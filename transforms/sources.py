@@ -281,7 +281,8 @@ def latest_state(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 class ReadSources(beam.PTransform):
     """{'existing_ids': article ids already written, 'feed_state': earlier feed_state rows} ->
-    {'documents': RawDocuments, 'errors': ErrorRecords, 'feed_state': this run's rows}.
+    {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments}, 'errors': ErrorRecords,
+    'feed_state': this run's rows}.
 
     Files by glob; feeds by URL; for feeds that ask for it, each new entry's full page
     (entries already in the output are not fetched again)."""
@@ -331,7 +332,9 @@ class ReadSources(beam.PTransform):
             | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
             | "GroupByHost" >> beam.GroupByKey(),
             "FetchPages", FetchPages(self.settings))
-        documents = (file_documents, feeds[MAIN], pages) | "AllDocuments" >> beam.Flatten()
+        # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
+        # pages are the largest records of the run; they are flattened once parsed.
+        documents = {"files": file_documents, "feed_entries": feeds[MAIN], "pages": pages}
         errors = ((match_errors, read_errors, feeds[ERRORS], page_errors)
                   | "SourceErrors" >> beam.Flatten())
         return {"documents": documents, "errors": errors, "feed_state": feeds.feed_state}
