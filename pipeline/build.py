@@ -1,6 +1,9 @@
 """Builds the Beam graph (and returns it; running is the launcher's job).
 
-sources -> parse -> clean -> dedupe -> (entities -> resolve || topics) -> join -> write
+sources -> parse -> clean -> dedupe -> key phrases -> (entities -> resolve || topics) -> write
+
+Each branch writes its own datasets, linked by article_id; no join step holds every article
+to line its rows up (on the DirectRunner that would keep the whole run in memory).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from transforms.fetch import HttpSettings
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources, is_url
-from transforms.topics import ExtractTopics
+from transforms.topics import ExtractTopics, KeyPhrases
 from transforms.write import WriteDatasets
 
 
@@ -52,10 +55,12 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         config["extraction"], limits["extraction_timeout_s"])
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         BoilerplateRules.from_config(config["boilerplate"]), config["min_words"])
-    unique_articles, dedupe_errors = (
+    new_articles, dedupe_errors = (
         {"articles": clean_articles, "existing": written_ids}
         | "DropDuplicates" >> DropDuplicates()
     )
+    unique_articles, keyphrase_errors = new_articles | "KeyPhrases" >> KeyPhrases(
+        config["topics"]["keyphrases"])
     normalizer = NameNormalizer.from_config(entities["name_particles"],
                                             entities["aliases"]["same_entity"])
     article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
@@ -65,19 +70,20 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         pipeline, output, "entity_aliases", ["entity_id", "label", "alias", "mentions"])
     } | "ResolveEntities" >> ResolveEntities(normalizer)
     entity_mentions = resolved["mentions"]
-    article_topics, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
+    topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         config["topics"])
     errors = (
-        (source_errors, parse_errors, clean_errors, dedupe_errors, entity_errors, topic_errors)
+        (source_errors, parse_errors, clean_errors, dedupe_errors, keyphrase_errors,
+         entity_errors, topic_errors)
         | "AllErrors" >> beam.Flatten()
     )
-    datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": article_topics,
+    datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
                 "entity_aliases": resolved["aliases"], "feed_state": sources["feed_state"],
                 "errors": errors}
     rows = datasets | "WriteDatasets" >> WriteDatasets(
         output, ingested_at, config["partition_by_date"])
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
-            "entity_aliases": resolved["aliases"], "article_topics": article_topics,
+            "entity_aliases": resolved["aliases"], "topic_scores": topic_scores,
             "errors": errors, "rows": rows}
 
 

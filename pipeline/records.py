@@ -39,6 +39,7 @@ class Article:
     published_at: datetime | None = None
     language: str | None = None
     removed: tuple[Removed, ...] = field(default_factory=tuple)
+    keyphrases: tuple[str, ...] = ()  # filled by the key-phrase step, before the branches
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,6 @@ class TopicScore:
     topic: str
     score: float
     parent_id: str | None = None  # the top-level topic a subtopic sits under
-
-
-@dataclass(frozen=True)
-class ArticleTopics:
-    """What the topics branch finds in one article: its topics and its key phrases."""
-
-    article_id: str
-    topics: tuple[TopicScore, ...]
-    keyphrases: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
                 ("zz_copy_of_000.txt", "dedupe", "BadInput"),
             ]), label="Errors")
         assert_that(stages["entity_mentions"], is_not_empty(), label="EntitiesFilled")
-        assert_that(stages["article_topics"] | "TopicArticles" >> beam.Map(lambda kv: kv[0])
+        assert_that(stages["topic_scores"] | "TopicArticles" >> beam.Map(lambda t: t.article_id)
                     | beam.Distinct() | beam.combiners.Count.Globally(),
                     equal_to([5]), label="EveryArticleHasTopics")
 

@@ -62,7 +62,7 @@ def test_resolution_across_articles(normalizer: NameNormalizer) -> None:
                     "earlier_aliases": p | "Earlier" >> beam.Create(earlier)
                     } | ResolveEntities(normalizer)
         assert_that(resolved["mentions"] | "Ids" >> beam.Map(
-            lambda kv: (kv[0], kv[1].text, kv[1].entity_id == assad, kv[1].name)),
+            lambda m: (m.article_id, m.text, m.entity_id == assad, m.name)),
             equal_to([
                 ("a", "Bashar al-Assad", True, "Bashar Assad"),
                 ("a", "Assad", True, "Bashar Assad"),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from pipeline.config import choose
 from pipeline.records import Article
-from transforms.topics import TOPIC_BACKENDS, LexiconTopics, _tokens, keyphrases
+from transforms.topics import (
+    TOPIC_BACKENDS,
+    AddKeyphrases,
+    LexiconTopics,
+    _tokens,
+    keyphrases,
+)
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -50,9 +57,9 @@ def labeller(config: dict[str, Any]) -> LexiconTopics:
 
 
 def topics_of(labeller: LexiconTopics, title: str | None, text: str) -> Any:
-    [(article_id, found)] = list(labeller.process(Article("a9", "s", "text", text, title=title)))
-    assert article_id == "a9" == found.article_id
-    return found
+    found = list(labeller.process(Article("a9", "s", "text", text, title=title)))
+    assert all(t.article_id == "a9" for t in found)
+    return SimpleNamespace(topics=tuple(found))
 
 
 @pytest.mark.parametrize("label", sorted(TEXTS))
@@ -127,8 +134,10 @@ def test_word_starts_do_not_match_unrelated_words(text: str, not_topic: str,
     assert not_topic not in {t.topic for t in topics_of(labeller, None, text).topics}
 
 
-def test_keyphrases_prefer_repeated_multiword_names(labeller: LexiconTopics) -> None:
-    stopwords = labeller.stopwords
+def test_keyphrases_prefer_repeated_multiword_names() -> None:
+    finder = AddKeyphrases(limit=3)
+    finder.setup()
+    stopwords = finder.stopwords
     text = ("The Riverside Council met on Monday. Riverside Council approved the bus plan.\n\n"
             "The bus plan was opposed by the Green Party. The Green Party said the bus plan "
             "was too costly, and the Riverside Council should wait. Visit example.com today.")
@@ -137,6 +146,9 @@ def test_keyphrases_prefer_repeated_multiword_names(labeller: LexiconTopics) -> 
     assert "example.com" not in phrases and "com" not in phrases
     assert keyphrases(None, "", stopwords, limit=10) == []
     assert len(keyphrases(None, text, stopwords, limit=2)) == 2
+    [article] = finder.process(Article("a1", "s", "text", text, title="Riverside Council vote"))
+    assert article.article_id == "a1" and article.text == text
+    assert sorted(article.keyphrases) == ["Green Party", "Riverside Council", "bus plan"]
 
 
 def test_unknown_backend_lists_valid_choices() -> None:

@@ -75,18 +75,16 @@ class PickCanonicalName(beam.DoFn):
                     "mentions": this_run})
 
 
-def _name_mentions(grouped: tuple[str, dict[str, Iterable[Any]]]
-                   ) -> Iterator[tuple[str, EntityMention]]:
+def _name_mentions(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[EntityMention]:
     _, group = grouped
     names = list(group["name"])
     for mention in group["mentions"]:
-        named = replace(mention, name=names[0]) if names else mention
-        yield named.article_id, named
+        yield replace(mention, name=names[0]) if names else mention
 
 
 class ResolveEntities(beam.PTransform):
     """{'mentions': (article_id, EntityMention), 'earlier_aliases': entity_aliases rows} ->
-    {'mentions': (article_id, EntityMention) with canonical names, 'aliases': alias rows}."""
+    {'mentions': EntityMentions with canonical names, 'aliases': alias rows}."""
 
     def __init__(self, normalizer: NameNormalizer) -> None:
         super().__init__()

@@ -7,13 +7,13 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import apache_beam as beam
 
 from pipeline.config import choose
-from pipeline.records import Article, ArticleTopics, TopicScore
+from pipeline.records import Article, TopicScore
 from transforms.failures import StageDoFn, apply_stage
 
 STAGE = "topics"
@@ -236,47 +236,59 @@ def keyphrases(title: str | None, text: str, stopwords: frozenset[str],
     return [casings[k].most_common(1)[0][0] for k in chosen]
 
 
-class LexiconTopics(StageDoFn):
-    """A transparent labeller: weighted keyword evidence per IPTC Media Topic, from the
-    taxonomy's definitions and general news vocabulary (configs/topics.yaml)."""
+class AddKeyphrases(StageDoFn):
+    """The article with its key phrases, found once before the branches so the article row
+    needs nothing from them (no join holding every article's text)."""
 
     stage = STAGE
 
-    def __init__(self, lexicon: dict[str, Any], settings: ScoringSettings,
-                 keyphrase_limit: int) -> None:
-        self.lexicon = TopicLexicon.from_config(lexicon, settings.name_weight)
-        self.settings = settings
-        self.keyphrase_limit = keyphrase_limit
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.stopwords: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_config(cls, topics: dict[str, Any]) -> LexiconTopics:
-        scoring = topics["scoring"]
-        settings = ScoringSettings(min_score=topics["min_score"],
-                                   max_topics=topics["max_topics"], **scoring)
-        return cls(topics["lexicon"], settings, topics["keyphrases"])
 
     def setup(self) -> None:
         from spacy.lang.en.stop_words import STOP_WORDS  # a word list; no model is loaded
 
         self.stopwords = frozenset(STOP_WORDS) | {"said", "says", "told", "mr", "mrs", "ms"}
 
-    def handle(self, article: Article) -> Iterator[tuple[str, ArticleTopics]]:
+    def handle(self, article: Article) -> Iterator[Article]:
         if not self.stopwords:
             self.setup()
-        scored = score_topics(article.title, article.text, self.lexicon, self.settings)
-        topics = tuple(TopicScore(article.article_id, t.topic_id, t.label, score, t.parent_id)
-                       for t, score in scored)
-        phrases = tuple(keyphrases(article.title, article.text, self.stopwords,
-                                   self.keyphrase_limit))
-        yield article.article_id, ArticleTopics(article.article_id, topics, phrases)
+        phrases = keyphrases(article.title, article.text, self.stopwords, self.limit)
+        yield replace(article, keyphrases=tuple(phrases))
+
+
+class LexiconTopics(StageDoFn):
+    """A transparent labeller: weighted keyword evidence per IPTC Media Topic, from the
+    taxonomy's definitions and general news vocabulary (configs/topics.yaml)."""
+
+    stage = STAGE
+
+    def __init__(self, lexicon: dict[str, Any], settings: ScoringSettings) -> None:
+        self.lexicon = TopicLexicon.from_config(lexicon, settings.name_weight)
+        self.settings = settings
+
+    @classmethod
+    def from_config(cls, topics: dict[str, Any]) -> LexiconTopics:
+        scoring = topics["scoring"]
+        settings = ScoringSettings(min_score=topics["min_score"],
+                                   max_topics=topics["max_topics"], **scoring)
+        return cls(topics["lexicon"], settings)
+
+    def handle(self, article: Article) -> Iterator[TopicScore]:
+        """The article's TopicScores, best top-level topic first, each followed by its
+        subtopics."""
+        for topic, score in score_topics(article.title, article.text, self.lexicon,
+                                         self.settings):
+            yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
+                             topic.parent_id)
 
 
 TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}
 
 
 class ExtractTopics(beam.PTransform):
-    """Articles -> ((article_id, ArticleTopics) pairs, ErrorRecords)."""
+    """Articles -> (TopicScores, ErrorRecords)."""
 
     def __init__(self, topics: dict[str, Any]) -> None:
         super().__init__()
@@ -285,3 +297,14 @@ class ExtractTopics(beam.PTransform):
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         return apply_stage(articles, "ScoreTopics", self.labeller)
+
+
+class KeyPhrases(beam.PTransform):
+    """Articles -> (Articles with `keyphrases`, ErrorRecords)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        return apply_stage(articles, "FindKeyphrases", AddKeyphrases(self.limit))

@@ -1,15 +1,12 @@
-"""Write: join each article with its entity mentions and topics, then write the Parquet
-datasets with their explicit schemas."""
+"""Write: each branch's records as rows of their Parquet dataset, with its explicit schema."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
-from apache_beam import pvalue
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import schema
@@ -17,8 +14,8 @@ from pipeline.records import Article, ErrorRecord
 from transforms.clean import word_count
 
 
-def article_row(article: Article, ingested_at: datetime,
-                keyphrases: tuple[str, ...] = ()) -> dict[str, Any]:
+def article_row(article: Article, ingested_at: datetime) -> dict[str, Any]:
+    beam.metrics.Metrics.counter("newsbeam", "articles_written").inc()
     return {
         "article_id": article.article_id,
         "source": article.source,
@@ -29,7 +26,7 @@ def article_row(article: Article, ingested_at: datetime,
         "language": article.language,
         "word_count": word_count(article.text),
         "removed": [{"text": r.text, "reason": r.reason} for r in article.removed],
-        "keyphrases": list(keyphrases),
+        "keyphrases": list(article.keyphrases),
         "ingested_at": ingested_at,
     }
 
@@ -64,31 +61,12 @@ def commit_run(output: str, ingested_at: datetime) -> int:
     return len(files)
 
 
-class JoinArticle(beam.DoFn):
-    """One article with its mentions and topics -> rows for the three article datasets."""
-
-    def __init__(self, ingested_at: datetime) -> None:
-        self.ingested_at = ingested_at
-
-    def process(self, grouped: tuple[str, dict[str, Any]]) -> Iterator[Any]:
-        _, group = grouped
-        articles = list(group["articles"])
-        if not articles:
-            return
-        beam.metrics.Metrics.counter("newsbeam", "articles_written").inc()
-        found = next(iter(group["topics"]), None)
-        yield article_row(articles[0], self.ingested_at, found.keyphrases if found else ())
-        for mention in sorted(group["entities"], key=lambda m: (m.start, m.end, m.label)):
-            yield pvalue.TaggedOutput("entities", schema_row(mention, "entities"))
-        for topic in found.topics if found else ():
-            yield pvalue.TaggedOutput("topics", schema_row(topic, "topics"))
-
-
 class WriteDatasets(beam.PTransform):
     """{'articles', 'entities', 'topics', 'entity_aliases', 'feed_state', 'errors'} -> Parquet
-    datasets under
-    OUTPUT/<dataset>/ (the first three joined by article_id, so each article's rows go out
-    together).
+    datasets under OUTPUT/<dataset>/, one per input, linked by article_id.
+
+    Each branch writes its own rows as they come: no join holds every article's text and
+    mentions in memory to line them up (the warehouse joins on article_id).
 
     Each run writes new files named after its start time, under ingest_date=YYYY-MM-DD/ when
     partitioning is on, first into OUTPUT/_staging/run-<time>/ (a folder readers skip); the
@@ -108,17 +86,11 @@ class WriteDatasets(beam.PTransform):
         return f"{folder}/part-{self.ingested_at:%Y%m%dT%H%M%S%fZ}"
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        keyed_articles = inputs["articles"] | "KeyArticles" >> beam.Map(lambda a: (a.article_id, a))
-        joined = (
-            {"articles": keyed_articles, "entities": inputs["entities"], "topics": inputs["topics"]}
-            | "JoinById" >> beam.CoGroupByKey()
-            | "ToRows" >> beam.ParDo(JoinArticle(self.ingested_at)).with_outputs(
-                "entities", "topics", main="articles")
-        )
         rows = {
-            "articles": joined.articles,
-            "entities": joined.entities,
-            "topics": joined.topics,
+            "articles": inputs["articles"] | "ArticleRows" >> beam.Map(article_row,
+                                                                       self.ingested_at),
+            "entities": inputs["entities"] | "EntityRows" >> beam.Map(schema_row, "entities"),
+            "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
             "entity_aliases": inputs["entity_aliases"],
             "feed_state": inputs["feed_state"],
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
