@@ -38,12 +38,19 @@ MODES = {
 
 
 def build_corpus(folder: Path, size: int) -> None:
-    """`size` pages, cycling through the benchmark pages, each with a canonical URL of its own."""
-    sources = sorted(PAGES.glob("*.html.gz"))
+    """`size` pages, cycling through the benchmark pages, each with a URL of its own: the
+    page's own URL is replaced wherever it appears (JSON-LD, twitter:url ... name it too) and
+    a canonical link is added, so every copy is a distinct article."""
+    import trafilatura
+
+    sources = [gzip.decompress(path.read_bytes()).decode("utf-8")
+               for path in sorted(PAGES.glob("*.html.gz"))]
+    own_urls = [getattr(trafilatura.extract_metadata(html), "url", None) for html in sources]
     for number in range(size):
-        html = gzip.decompress(sources[number % len(sources)].read_bytes()).decode("utf-8")
-        html = _CANONICAL.sub("", html)
-        link = f'<link rel="canonical" href="https://bench.example/page-{number}">'
+        html, own_url = sources[number % len(sources)], own_urls[number % len(sources)]
+        url = f"https://bench.example/page-{number}"
+        html = _CANONICAL.sub("", html.replace(own_url, url) if own_url else html)
+        link = f'<link rel="canonical" href="{url}">'
         html = _HEAD.sub(lambda m, link=link: m.group() + link, html, count=1)
         (folder / f"page-{number:05d}.html.gz").write_bytes(gzip.compress(html.encode()))
 
@@ -83,6 +90,14 @@ def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
     return seconds, int(measured.stdout.strip().splitlines()[-1]) / 1024
 
 
+def articles_written(output: Path) -> int:
+    """Rows in OUTPUT/articles: every page must be its own article, or the run did less work
+    than the bare loop."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(output / "articles", format="parquet", partitioning="hive").count_rows()
+
+
 def measure(command: list[str]) -> int:
     """Run `command` as this process's only child; print the largest resident set (KiB) any
     process of it reached (Linux ru_maxrss of reaped descendants)."""
@@ -109,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"throughput benchmark, {date.today()}: {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}, Python {sys.version.split()[0]}, "
           f"trafilatura {trafilatura.__version__}, spaCy {spacy.__version__}")
-    print(f"{'N':>6}  {'mode':<44} {'seconds':>8} {'articles/s':>10} {'peak RSS MB':>12}")
+    print(f"{'N':>6}  {'mode':<44} {'seconds':>8} {'articles/s':>10} {'peak RSS MB':>12} "
+          f"{'articles':>8}")
     results: dict[tuple[int, str], tuple[float, float]] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as work:
@@ -117,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
             folder.mkdir()
             build_corpus(folder, size)
             for mode in MODES:
-                results[(size, mode)] = run_mode(mode, folder, Path(work) / f"out-{mode}")
+                output = Path(work) / f"out-{mode}"
+                results[(size, mode)] = run_mode(mode, folder, output)
                 seconds, peak = results[(size, mode)]
+                written = articles_written(output) if mode != "a" else "-"
                 print(f"{size:>6}  {MODES[mode][0]:<44} {seconds:>8.1f} {size / seconds:>10.2f} "
-                      f"{peak:>12.0f}", flush=True)
+                      f"{peak:>12.0f} {written!s:>8}", flush=True)
         a, b, c = (results[(size, m)][0] for m in MODES)
         print(f"{size:>6}  ratios: b/a = {a / b:.2f} (speed of b over a), c/b = {b / c:.2f}")
     if len(args.sizes) > 1:
