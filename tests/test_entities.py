@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pipeline.config import choose
-from pipeline.records import Article
+from pipeline.records import Article, EntityMention
 from transforms.entities import (
     ENTITY_BACKENDS,
     NameNormalizer,
@@ -143,8 +143,8 @@ def test_mentions_have_exact_offsets(tagger: SpacyEntities) -> None:
             "on Wednesday, the United Nations said.")
     article = Article(article_id="a1", source="s", kind="text", text=text)
     outputs = list(tagger.process([article]))
-    mentions = [m for key, m in outputs]
-    assert all(key == "a1" for key, _ in outputs)
+    mentions = outputs
+    assert all(m.article_id == "a1" for m in outputs)
     found = {(m.text, m.label) for m in mentions}
     assert {("Ismail Haniyeh", "PERSON"), ("Damascus", "GPE")} <= found
     assert all(text[m.start:m.end] == m.text for m in mentions)
@@ -159,7 +159,7 @@ def test_too_long_text_goes_to_errors_and_the_batch_goes_on(tagger: SpacyEntitie
     outputs = list(tagger.process(articles))
     errors = [o.value for o in outputs if getattr(o, "tag", None) == "errors"]
     assert [(e.source, e.stage) for e in errors] == [("big.txt", "entities")]
-    assert any(m.text == "Paris" for _, m in (o for o in outputs if isinstance(o, tuple)))
+    assert any(o.text == "Paris" for o in outputs if isinstance(o, EntityMention))
 
 
 def test_unknown_backend_lists_valid_choices() -> None:

@@ -24,7 +24,7 @@ def normalizer(config: dict[str, Any]) -> NameNormalizer:
 
 
 def article_mentions(normalizer: NameNormalizer, article_id: str,
-                     *names: tuple[str, str]) -> list[tuple[str, Any]]:
+                     *names: tuple[str, str]) -> list[Any]:
     """An article whose text is the names, one a line, each tagged with its label."""
     text = "\n".join(name for name, _ in names)
     spans, cursor = [], 0
@@ -33,7 +33,7 @@ def article_mentions(normalizer: NameNormalizer, article_id: str,
         spans.append((start, start + len(name), label))
         cursor = start + len(name)
     article = Article(article_id, f"{article_id}.txt", "text", text)
-    return [(article_id, m) for m in resolve_in_article(article, spans, PEOPLE, normalizer)]
+    return resolve_in_article(article, spans, PEOPLE, normalizer)
 
 
 def test_canonical_name_is_most_common_full_form() -> None:

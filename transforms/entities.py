@@ -181,16 +181,16 @@ class SpacyEntities(StageDoFn):
                 continue
             yield from self._mentions(article, spans)
 
-    def _mentions(self, article: Article, spans: list[tuple[int, int, str]]) -> Iterator[Any]:
-        for mention in resolve_in_article(article, spans, self.labels, self.normalizer):
-            yield article.article_id, mention
+    def _mentions(self, article: Article, spans: list[tuple[int, int, str]]
+                  ) -> list[EntityMention]:
+        return resolve_in_article(article, spans, self.labels, self.normalizer)
 
 
 ENTITY_BACKENDS: dict[str, type[StageDoFn]] = {"spacy_ner": SpacyEntities}
 
 
 class ExtractEntities(beam.PTransform):
-    """Articles -> ((article_id, EntityMention) pairs resolved within each article, errors)."""
+    """Articles -> (EntityMentions resolved within each article, errors)."""
 
     def __init__(self, backend: str, model: str, labels: list[str], batch_size: int,
                  normalizer: NameNormalizer) -> None:

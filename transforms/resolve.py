@@ -83,7 +83,7 @@ def _name_mentions(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[En
 
 
 class ResolveEntities(beam.PTransform):
-    """{'mentions': (article_id, EntityMention), 'earlier_aliases': entity_aliases rows} ->
+    """{'mentions': EntityMentions, 'earlier_aliases': entity_aliases rows} ->
     {'mentions': EntityMentions with canonical names, 'aliases': alias rows}."""
 
     def __init__(self, normalizer: NameNormalizer) -> None:
@@ -91,7 +91,7 @@ class ResolveEntities(beam.PTransform):
         self.normalizer = normalizer
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        mentions = inputs["mentions"] | "Mentions" >> beam.Values()
+        mentions = inputs["mentions"]
         short = (mentions | "ShortPeople" >> beam.Filter(_is_short_person)
                  | "KeyShortBySurname" >> beam.Map(lambda m: (m.key, m)))
         full_names = (mentions | "FullPeopleBySurname" >> beam.FlatMap(_full_person_by_surname)
