@@ -195,45 +195,66 @@ def keyphrases(title: str | None, text: str, stopwords: frozenset[str],
     document = f"{title or ''}\n{text}"
     lead_end = len(title or "") + 1 + len(text.split("\n\n", 1)[0])
     counts: Counter[tuple[str, ...]] = Counter()
-    casings: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    casings: Counter[tuple[tuple[str, ...], str]] = Counter()
     proper: set[tuple[str, ...]] = set()
     early: set[tuple[str, ...]] = set()
     for chunk in _PHRASE_CHUNK.finditer(document):
-        run: list[str] = []
-        for word in [*_TOKEN.findall(chunk.group()), ""]:
-            if word and word.casefold() not in stopwords and not word.isdigit():
-                run.append(word)
-                continue
+        in_lead = chunk.start() < lead_end
+        for run in _content_runs(_TOKEN.findall(chunk.group()), stopwords):
+            folded = [w.casefold() for w in run]
+            long = [len(w) > 2 for w in run]
+            upper = [w[0].isupper() for w in run]
             for size in range(1, min(len(run), 3) + 1):
                 for i in range(len(run) - size + 1):
-                    words = run[i:i + size]
-                    if not any(len(w) > 2 for w in words):
+                    if not any(long[i:i + size]):
                         continue
-                    key = tuple(w.casefold() for w in words)
+                    key = tuple(folded[i:i + size])
                     counts[key] += 1
-                    casings[key][" ".join(words)] += 1
-                    if any(w[0].isupper() for w in words):
+                    casings[(key, " ".join(run[i:i + size]))] += 1
+                    if any(upper[i:i + size]):
                         proper.add(key)
-                    if chunk.start() < lead_end:
+                    if in_lead:
                         early.add(key)
-            run = []
 
     def score(key: tuple[str, ...]) -> float:
         length = {1: 1.0, 2: 2.0}.get(len(key), 2.5)
         return counts[key] * length * (1.5 if key in early else 1.0) * (
             1.0 if key in proper or len(key) > 1 else 0.7)
 
+    # a phrase needs two mentions, a lone common word three
+    candidates = [key for key, n in counts.items()
+                  if n >= (3 if len(key) == 1 and key not in proper else 2)]
     chosen: list[tuple[str, ...]] = []
-    for key in sorted(counts, key=lambda k: (-score(k), k)):
-        lone_common_word = len(key) == 1 and key not in proper
-        if counts[key] < (3 if lone_common_word else 2):
-            continue
+    for key in sorted(candidates, key=lambda k: (-score(k), k)):
         if any(_is_sublist(key, other) or _is_sublist(other, key) for other in chosen):
             continue
         chosen.append(key)
         if len(chosen) == limit:
             break
-    return [casings[k].most_common(1)[0][0] for k in chosen]
+    return _most_common_casings(casings, chosen)
+
+
+def _content_runs(words: list[str], stopwords: frozenset[str]) -> Iterator[list[str]]:
+    """The runs of content words between stop words and numbers."""
+    run: list[str] = []
+    for word in words:
+        if word.casefold() not in stopwords and not word.isdigit():
+            run.append(word)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _most_common_casings(casings: Counter[tuple[tuple[str, ...], str]],
+                         keys: list[tuple[str, ...]]) -> list[str]:
+    """How the text most often writes each key (ties: the first seen)."""
+    best: dict[tuple[str, ...], tuple[int, str]] = dict.fromkeys(keys, (0, ""))
+    for (key, written), count in casings.items():
+        if key in best and count > best[key][0]:
+            best[key] = (count, written)
+    return [best[key][1] for key in keys]
 
 
 class AddKeyphrases(StageDoFn):
