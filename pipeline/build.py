@@ -24,7 +24,7 @@ from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources, is_url
 from transforms.topics import ExtractTopics, KeyPhrases
-from transforms.write import WriteDatasets
+from transforms.write import WriteDatasets, scratch_prefix
 
 
 def written_rows(pipeline: beam.Pipeline, output: str, dataset: str,
@@ -68,7 +68,8 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         normalizer)
     resolved = {"mentions": article_mentions, "earlier_aliases": written_rows(
         pipeline, output, "entity_aliases", ["entity_id", "label", "alias", "mentions"])
-    } | "ResolveEntities" >> ResolveEntities(normalizer)
+    } | "ResolveEntities" >> ResolveEntities(
+        normalizer, scratch_prefix(output, ingested_at, "entities"))
     entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         config["topics"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -43,7 +44,7 @@ def test_canonical_name_is_most_common_full_form() -> None:
     assert canonical_name([("Assad", True, 2, 0), ("Asad", True, 2, 0)]) == "Asad"
 
 
-def test_resolution_across_articles(normalizer: NameNormalizer) -> None:
+def test_resolution_across_articles(normalizer: NameNormalizer, tmp_path: Path) -> None:
     mentions = (
         article_mentions(normalizer, "a", ("Bashar al-Assad", "PERSON"), ("Assad", "PERSON"))
         + article_mentions(normalizer, "b", ("Bashar Assad", "PERSON"),
@@ -60,9 +61,9 @@ def test_resolution_across_articles(normalizer: NameNormalizer) -> None:
     with TestPipeline() as p:
         resolved = {"mentions": p | "Mentions" >> beam.Create(mentions),
                     "earlier_aliases": p | "Earlier" >> beam.Create(earlier)
-                    } | ResolveEntities(normalizer)
+                    } | ResolveEntities(normalizer, f"{tmp_path}/scratch/part")
         assert_that(resolved["mentions"] | "Ids" >> beam.Map(
-            lambda m: (m.article_id, m.text, m.entity_id == assad, m.name)),
+            lambda m: (m["article_id"], m["text"], m["entity_id"] == assad, m["name"])),
             equal_to([
                 ("a", "Bashar al-Assad", True, "Bashar Assad"),
                 ("a", "Assad", True, "Bashar Assad"),

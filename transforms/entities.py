@@ -200,6 +200,8 @@ class ExtractEntities(beam.PTransform):
         self.batch_size = batch_size
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        # A fixed size: BatchElements' adaptive sizing settles on one or two articles per batch
+        # for a model this slow per element, and nlp.pipe is then several times slower.
         batches = articles | "BatchForNer" >> beam.BatchElements(
-            min_batch_size=1, max_batch_size=self.batch_size)
+            min_batch_size=self.batch_size, max_batch_size=self.batch_size)
         return apply_stage(batches, "RecognizeEntities", self.tagger)

@@ -8,7 +8,6 @@ needs all entities of a run in one place."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
@@ -16,10 +15,13 @@ from apache_beam import pvalue
 
 from pipeline.records import EntityMention
 from transforms.entities import PERSON, NameNormalizer, entity_id_for
+from transforms.write import schema_row, write_parquet
 
 
-def _is_short_person(mention: EntityMention) -> bool:
-    return mention.label == PERSON and " " not in mention.key
+def _short_person_key(mention: EntityMention) -> Iterator[tuple[str, str]]:
+    """(surname key, entity_id) of a one-word PERSON mention."""
+    if mention.label == PERSON and " " not in mention.key:
+        yield mention.key, mention.entity_id
 
 
 def _full_person_by_surname(mention: EntityMention) -> Iterator[tuple[str, str]]:
@@ -27,17 +29,25 @@ def _full_person_by_surname(mention: EntityMention) -> Iterator[tuple[str, str]]
         yield mention.key.rsplit(" ", 1)[1], mention.key
 
 
-def link_by_surname(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[EntityMention]:
-    """Short person mentions sharing one surname key: they join the full name when exactly one
-    full name in the run ends with it; two or more leave them alone."""
+def link_by_surname(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, str]]:
+    """(short entity_id, full entity_id) when exactly one full name in the run ends with the
+    short name; two or more leave it alone."""
     _, group = grouped
     owners = sorted(set(group["full_names"]))
-    for mention in group["short"]:
-        if len(owners) == 1:
-            key = owners[0]
-            yield replace(mention, key=key, entity_id=entity_id_for(key, PERSON), full=False)
-        else:
-            yield mention
+    if len(owners) == 1:
+        for short_id in sorted(set(group["short"])):
+            yield short_id, entity_id_for(owners[0], PERSON)
+
+
+def _linked_form(counted: tuple[tuple, int], links: dict[str, str]
+                 ) -> tuple[tuple, tuple[int, int]]:
+    """A form counted in this run, moved to the full name its short name links to (where it
+    is no longer a full form)."""
+    (entity_id, label, alias, full), mentions = counted
+    linked = links.get(entity_id)
+    if linked is None:
+        return (entity_id, label, alias, full), (mentions, 0)
+    return (linked, label, alias, False), (mentions, 0)
 
 
 def _add_counts(counts: Iterable[tuple[int, int]]) -> tuple[int, int]:
@@ -75,42 +85,51 @@ class PickCanonicalName(beam.DoFn):
                     "mentions": this_run})
 
 
-def _name_mentions(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[EntityMention]:
-    _, group = grouped
-    names = list(group["name"])
-    for mention in group["mentions"]:
-        yield replace(mention, name=names[0]) if names else mention
+def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
+              ) -> dict[str, Any]:
+    """An entities row with its linked entity_id and the entity's canonical name."""
+    entity_id = links.get(row["entity_id"], row["entity_id"])
+    return {**row, "entity_id": entity_id, "name": names.get(entity_id, row["name"])}
 
 
 class ResolveEntities(beam.PTransform):
     """{'mentions': EntityMentions, 'earlier_aliases': entity_aliases rows} ->
-    {'mentions': EntityMentions with canonical names, 'aliases': alias rows}."""
+    {'mentions': entities rows with linked ids and canonical names, 'aliases': alias rows}.
 
-    def __init__(self, normalizer: NameNormalizer) -> None:
+    Mentions wait for their entities' names on disk, not in memory: they are written as they
+    come to Parquet files under `scratch` and read back once the names are known. What the
+    names need is counted per spelling as it comes (combined before any grouping), so memory
+    grows with the number of entities and spellings, not with the number of mentions."""
+
+    def __init__(self, normalizer: NameNormalizer, scratch: str) -> None:
         super().__init__()
         self.normalizer = normalizer
+        self.scratch = scratch
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         mentions = inputs["mentions"]
-        short = (mentions | "ShortPeople" >> beam.Filter(_is_short_person)
-                 | "KeyShortBySurname" >> beam.Map(lambda m: (m.key, m)))
+        staged_files = (mentions
+                        | "UnresolvedRows" >> beam.Map(schema_row, "entities")
+                        | "StageMentions" >> write_parquet(self.scratch, "entities"))
+        short_names = (mentions | "ShortPeople" >> beam.FlatMap(_short_person_key)
+                       | "DistinctShortNames" >> beam.Distinct())
         full_names = (mentions | "FullPeopleBySurname" >> beam.FlatMap(_full_person_by_surname)
                       | "DistinctFullNames" >> beam.Distinct())
-        linked = ({"short": short, "full_names": full_names}
-                  | "GroupBySurname" >> beam.CoGroupByKey()
-                  | "LinkBySurname" >> beam.FlatMap(link_by_surname))
-        others = mentions | "NotShortPeople" >> beam.Filter(lambda m: not _is_short_person(m))
-        resolved = (others, linked) | "ResolvedMentions" >> beam.Flatten()
-
-        this_run = (resolved
+        links = beam.pvalue.AsDict(
+            {"short": short_names, "full_names": full_names}
+            | "GroupBySurname" >> beam.CoGroupByKey()
+            | "LinkBySurname" >> beam.FlatMap(link_by_surname))
+        this_run = (mentions
                     | "FormOfMention" >> beam.Map(
-                        lambda m: ((m.entity_id, m.label, m.name, m.full), (1, 0))))
+                        lambda m: ((m.entity_id, m.label, m.name, m.full), 1))
+                    | "CountForms" >> beam.CombinePerKey(sum)
+                    | "LinkForms" >> beam.Map(_linked_form, links))
         earlier = (inputs["earlier_aliases"]
                    | "FormOfEarlierAlias" >> beam.Map(self._earlier_form))
         names_and_aliases = (
             (this_run, earlier)
             | "AllForms" >> beam.Flatten()
-            | "CountForms" >> beam.CombinePerKey(_add_counts)
+            | "AddCounts" >> beam.CombinePerKey(_add_counts)
             | "FormsByEntity" >> beam.Map(
                 lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[0][3], *kv[1])))
             | "GroupFormsByEntity" >> beam.GroupByKey()
@@ -118,12 +137,11 @@ class ResolveEntities(beam.PTransform):
                 PickCanonicalName(self.normalizer.configured_names())).with_outputs(
                 "aliases", main="names")
         )
-        named = ({"mentions": resolved | "KeyByEntity" >> beam.Map(lambda m: (m.entity_id, m)),
-                  "name": names_and_aliases.names}
-                 | "JoinNames" >> beam.CoGroupByKey()
-                 | "NameMentions" >> beam.FlatMap(_name_mentions))
+        named = (staged_files
+                 | "ReadStagedMentions" >> beam.io.ReadAllFromParquet()
+                 | "NameMentions" >> beam.Map(named_row, links,
+                                              beam.pvalue.AsDict(names_and_aliases.names)))
         return {"mentions": named, "aliases": names_and_aliases.aliases}
-
     def _earlier_form(self, row: dict[str, Any]) -> tuple[tuple, tuple[int, int]]:
         """An alias row of an earlier run as a form of its entity (full when the alias alone
         keys to that entity)."""

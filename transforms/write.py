@@ -45,12 +45,32 @@ def staging_folder(output: str, ingested_at: datetime) -> str:
     return f"{output.rstrip('/')}/_staging/run-{ingested_at:%Y%m%dT%H%M%S%fZ}"
 
 
+def scratch_prefix(output: str, ingested_at: datetime, name: str) -> str:
+    """Files a run writes for itself to read back later (never committed, deleted with the
+    staging folder)."""
+    return f"{staging_folder(output, ingested_at)}/_scratch/{name}/part"
+
+
+# Rows a Parquet writer holds before it writes a row group: bounds each writer's memory
+# (Beam's default, 64 MB, would keep a whole dataset of a mid-size run in memory).
+ROW_GROUP_BYTES = 8 * 1024 * 1024
+
+
+def write_parquet(path_prefix: str, dataset: str) -> beam.io.WriteToParquet:
+    """A Parquet writer with the dataset's schema, snappy-compressed row groups of at most
+    ROW_GROUP_BYTES; its output is the names of the files written."""
+    return beam.io.WriteToParquet(path_prefix, schema.DATASETS[dataset],
+                                  row_group_buffer_size=ROW_GROUP_BYTES, codec="snappy",
+                                  file_name_suffix=".parquet")
+
+
 def commit_run(output: str, ingested_at: datetime) -> int:
     """Move a finished run's files from its staging folder into the datasets; returns how many.
     Every file is complete before it moves, so readers never see a partial one."""
     staging = staging_folder(output, ingested_at)
     files = [m.path for m in FileSystems.match([f"{staging}/**"])[0].metadata_list
-             if m.path.endswith(".parquet") and "/beam-temp-" not in m.path]
+             if m.path.endswith(".parquet") and "/beam-temp-" not in m.path
+             and not m.path[len(staging) + 1:].startswith("_")]
     targets = [f"{output.rstrip('/')}/{path[len(staging) + 1:]}" for path in files]
     for target in targets:
         folder = target.rsplit("/", 1)[0]
@@ -89,7 +109,7 @@ class WriteDatasets(beam.PTransform):
         rows = {
             "articles": inputs["articles"] | "ArticleRows" >> beam.Map(article_row,
                                                                        self.ingested_at),
-            "entities": inputs["entities"] | "EntityRows" >> beam.Map(schema_row, "entities"),
+            "entities": inputs["entities"],
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
             "entity_aliases": inputs["entity_aliases"],
             "feed_state": inputs["feed_state"],
@@ -97,6 +117,6 @@ class WriteDatasets(beam.PTransform):
         }
         for dataset, dataset_rows in rows.items():
             label = dataset.capitalize()
-            _ = dataset_rows | f"Write{label}" >> beam.io.WriteToParquet(
-                self.path_prefix(dataset), schema.DATASETS[dataset], file_name_suffix=".parquet")
+            _ = dataset_rows | f"Write{label}" >> write_parquet(self.path_prefix(dataset),
+                                                                dataset)
         return rows
