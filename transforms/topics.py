@@ -49,6 +49,9 @@ class TopicLexicon:
     index: dict[tuple[str, bool], list[tuple[tuple[str, ...], bool, str, float]]]
     prefixes: dict[tuple[str, bool], list[tuple[str, float]]]  # single `word*` keywords
     prefix_lengths: tuple[int, ...]
+    # each prefix's first prefix_lengths[0] characters: a word that starts otherwise (most
+    # words) needs no lookup per prefix length
+    prefix_starts: frozenset[tuple[str, bool]]
     parent_of: dict[str, str | None]
 
     @classmethod
@@ -76,8 +79,9 @@ class TopicLexicon:
             for sub_code, sub in (entry.get("subtopics") or {}).items():
                 topics.append(Topic(sub_code, sub["label"], code))
                 add(sub_code, sub)
-        lengths = tuple(sorted({len(word) for word, _ in prefixes}))
-        return cls(tuple(topics), dict(index), dict(prefixes), lengths,
+        lengths = tuple(sorted({len(word) for word, _ in prefixes})) or (1,)
+        starts = frozenset((word[:lengths[0]], cased) for word, cased in prefixes)
+        return cls(tuple(topics), dict(index), dict(prefixes), lengths, starts,
                    {t.topic_id: t.parent_id for t in topics})
 
     def hits(self, tokens: list[str]) -> Iterator[tuple[str, str, float, int]]:
@@ -97,6 +101,8 @@ class TopicLexicon:
                         matched = tuple(following) == rest
                     if matched:
                         yield topic_id, " ".join(folded[i:i + 1 + len(rest)]), weight, i
+                if (word[:self.prefix_lengths[0]], cased) not in self.prefix_starts:
+                    continue
                 for length in self.prefix_lengths:
                     if length > len(word):
                         break
