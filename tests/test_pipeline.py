@@ -48,7 +48,9 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
                     equal_to([5]), label="EveryArticleHasTopics")
 
     assert not (output / "articles").exists()  # nothing visible before the commit
-    assert commit_run(str(output), ingested_at) == 6  # one file per dataset
+    # mentions waited for their canonical names on disk, in the run's scratch folder
+    assert list(output.glob("_staging/run-*/_scratch/entities/*.parquet"))
+    assert commit_run(str(output), ingested_at) == 6  # one file per dataset, no scratch file
     assert list((output / "_staging").iterdir()) == []  # the run folder is gone
     articles = read_dataset(output, "articles")
     assert sorted(a["title"] for a in articles) == titles
