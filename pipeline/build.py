@@ -45,10 +45,11 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
     patterns = config["inputs"] + [f["url"] for f in config["feeds"] if not is_url(f["url"])]
     written_ids = (written_rows(pipeline, output, "articles", ["article_id"])
                    | "WrittenIds" >> beam.Map(lambda row: row["article_id"]))
-    sources = {"existing_ids": written_ids,
-               "feed_state": written_rows(pipeline, output, "feed_state",
-                                          list(schema.FEED_STATE.names))
-               } | "ReadSources" >> ReadSources(
+    source_inputs = {"existing_ids": written_ids}
+    if feed_urls:  # earlier feed state is only read by runs that fetch feeds
+        source_inputs["feed_state"] = written_rows(pipeline, output, "feed_state",
+                                                   list(schema.FEED_STATE.names))
+    sources = source_inputs | "ReadSources" >> ReadSources(
         patterns, feed_urls, HttpSettings.from_config(config), ingested_at)
     documents, source_errors = sources["documents"], sources["errors"]
     articles, parse_errors = documents | "ParseArticles" >> ParseArticles(
@@ -79,8 +80,9 @@ def add_stages(pipeline: beam.Pipeline, config: dict[str, Any],
         | "AllErrors" >> beam.Flatten()
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
-                "entity_aliases": resolved["aliases"], "feed_state": sources["feed_state"],
-                "errors": errors}
+                "entity_aliases": resolved["aliases"], "errors": errors}
+    if sources["feed_state"] is not None:
+        datasets["feed_state"] = sources["feed_state"]
     rows = datasets | "WriteDatasets" >> WriteDatasets(
         output, ingested_at, config["partition_by_date"])
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,

@@ -50,7 +50,9 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     assert not (output / "articles").exists()  # nothing visible before the commit
     # mentions waited for their canonical names on disk, in the run's scratch folder
     assert list(output.glob("_staging/run-*/_scratch/entities/*.parquet"))
-    assert commit_run(str(output), ingested_at) == 6  # one file per dataset, no scratch file
+    # one file per dataset (no feed_state: the run fetches no feeds), no scratch file
+    assert commit_run(str(output), ingested_at) == 5
+    assert not (output / "feed_state").exists()
     assert list((output / "_staging").iterdir()) == []  # the run folder is gone
     articles = read_dataset(output, "articles")
     assert sorted(a["title"] for a in articles) == titles

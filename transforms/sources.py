@@ -280,9 +280,10 @@ def latest_state(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 class ReadSources(beam.PTransform):
-    """{'existing_ids': article ids already written, 'feed_state': earlier feed_state rows} ->
+    """{'existing_ids': article ids already written, 'feed_state': earlier feed_state rows (only
+    needed with feed URLs)} ->
     {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments}, 'errors': ErrorRecords,
-    'feed_state': this run's rows}.
+    'feed_state': this run's rows (None when the run reads no feed URLs)}.
 
     Files by glob; feeds by URL; for feeds that ask for it, each new entry's full page
     (entries already in the output are not fetched again)."""
@@ -307,6 +308,22 @@ class ReadSources(beam.PTransform):
         file_documents, read_errors = apply_stage(
             files, "ReadFiles", ReadInputFile(self.settings.max_bytes))
 
+        documents = {"files": file_documents}
+        errors = [match_errors, read_errors]
+        feed_state = None
+        if self.feeds:  # a run without feed URLs builds none of the feed steps
+            feed_documents, feed_errors, feed_state = self.read_feeds(pipeline, inputs)
+            documents.update(feed_documents)
+            errors += feed_errors
+        return {"documents": documents,
+                "errors": tuple(errors) | "SourceErrors" >> beam.Flatten(),
+                "feed_state": feed_state}
+
+    def read_feeds(self, pipeline: beam.Pipeline, inputs: dict[str, beam.PCollection]
+                   ) -> tuple[dict[str, beam.PCollection], list[beam.PCollection],
+                              beam.PCollection]:
+        """Feed entries, and for feeds that ask for it each new entry's page; their errors;
+        this run's feed_state rows."""
         state = beam.pvalue.AsDict(
             inputs["feed_state"]
             | "StateByUrl" >> beam.Map(lambda row: (row["url"], row))
@@ -334,7 +351,5 @@ class ReadSources(beam.PTransform):
             "FetchPages", FetchPages(self.settings))
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
-        documents = {"files": file_documents, "feed_entries": feeds[MAIN], "pages": pages}
-        errors = ((match_errors, read_errors, feeds[ERRORS], page_errors)
-                  | "SourceErrors" >> beam.Flatten())
-        return {"documents": documents, "errors": errors, "feed_state": feeds.feed_state}
+        return ({"feed_entries": feeds[MAIN], "pages": pages}, [feeds[ERRORS], page_errors],
+                feeds.feed_state)

@@ -82,8 +82,9 @@ def commit_run(output: str, ingested_at: datetime) -> int:
 
 
 class WriteDatasets(beam.PTransform):
-    """{'articles', 'entities', 'topics', 'entity_aliases', 'feed_state', 'errors'} -> Parquet
-    datasets under OUTPUT/<dataset>/, one per input, linked by article_id.
+    """{'articles', 'entities', 'topics', 'entity_aliases', 'errors', and 'feed_state' for runs
+    that fetch feeds} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
+    article_id.
 
     Each branch writes its own rows as they come: no join holds every article's text and
     mentions in memory to line them up (the warehouse joins on article_id).
@@ -112,9 +113,10 @@ class WriteDatasets(beam.PTransform):
             "entities": inputs["entities"],
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
             "entity_aliases": inputs["entity_aliases"],
-            "feed_state": inputs["feed_state"],
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
         }
+        if "feed_state" in inputs:  # only runs that read feed URLs have feed state
+            rows["feed_state"] = inputs["feed_state"]
         for dataset, dataset_rows in rows.items():
             label = dataset.capitalize()
             _ = dataset_rows | f"Write{label}" >> write_parquet(self.path_prefix(dataset),
