@@ -2,8 +2,10 @@
 (its key ignores case, diacritics, particles and doubled letters); this stage links short
 person names left alone in their article to the one full name across the run that ends the
 same way, picks each entity's canonical name (its most common full form, counting earlier
-runs), and lists every entity's aliases. Everything is grouped by a blocking key, so no step
-needs all entities of a run in one place."""
+runs), and lists every entity's aliases. Spellings are counted as they come and grouped by a
+blocking key (surname, entity_id); the mentions then take their entity's id and name from two
+per-entity lookups (surname links, canonical names) passed as side inputs. What is held grows
+with the number of entities and spellings in a run, never with the number of mentions."""
 
 from __future__ import annotations
 
