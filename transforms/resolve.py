@@ -47,9 +47,7 @@ def _linked_form(counted: tuple[tuple, int], links: dict[str, str]
     is no longer a full form)."""
     (entity_id, label, alias, full), mentions = counted
     linked = links.get(entity_id)
-    if linked is None:
-        return (entity_id, label, alias, full), (mentions, 0)
-    return (linked, label, alias, False), (mentions, 0)
+    return (linked or entity_id, label, alias, full and linked is None), (mentions, 0)
 
 
 def _add_counts(counts: Iterable[tuple[int, int]]) -> tuple[int, int]:
@@ -144,6 +142,7 @@ class ResolveEntities(beam.PTransform):
                  | "NameMentions" >> beam.Map(named_row, links,
                                               beam.pvalue.AsDict(names_and_aliases.names)))
         return {"mentions": named, "aliases": names_and_aliases.aliases}
+
     def _earlier_form(self, row: dict[str, Any]) -> tuple[tuple, tuple[int, int]]:
         """An alias row of an earlier run as a form of its entity (full when the alias alone
         keys to that entity)."""

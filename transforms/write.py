@@ -68,10 +68,13 @@ def commit_run(output: str, ingested_at: datetime) -> int:
     """Move a finished run's files from its staging folder into the datasets; returns how many.
     Every file is complete before it moves, so readers never see a partial one."""
     staging = staging_folder(output, ingested_at)
-    files = [m.path for m in FileSystems.match([f"{staging}/**"])[0].metadata_list
-             if m.path.endswith(".parquet") and "/beam-temp-" not in m.path
-             and not m.path[len(staging) + 1:].startswith("_")]
-    targets = [f"{output.rstrip('/')}/{path[len(staging) + 1:]}" for path in files]
+    relative = [m.path[len(staging) + 1:]
+                for m in FileSystems.match([f"{staging}/**"])[0].metadata_list]
+    relative = [path for path in relative  # datasets only: no temp or scratch file
+                if path.endswith(".parquet") and "beam-temp-" not in path
+                and not path.startswith("_")]
+    files = [f"{staging}/{path}" for path in relative]
+    targets = [f"{output.rstrip('/')}/{path}" for path in relative]
     for target in targets:
         folder = target.rsplit("/", 1)[0]
         if not FileSystems.exists(folder):
@@ -107,16 +110,13 @@ class WriteDatasets(beam.PTransform):
         return f"{folder}/part-{self.ingested_at:%Y%m%dT%H%M%S%fZ}"
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        rows = {
+        rows = {  # datasets given as records become rows; the others are rows already
+            **inputs,
             "articles": inputs["articles"] | "ArticleRows" >> beam.Map(article_row,
                                                                        self.ingested_at),
-            "entities": inputs["entities"],
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
-            "entity_aliases": inputs["entity_aliases"],
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
         }
-        if "feed_state" in inputs:  # only runs that read feed URLs have feed state
-            rows["feed_state"] = inputs["feed_state"]
         for dataset, dataset_rows in rows.items():
             label = dataset.capitalize()
             _ = dataset_rows | f"Write{label}" >> write_parquet(self.path_prefix(dataset),
