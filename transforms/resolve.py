@@ -17,7 +17,7 @@ from apache_beam import pvalue
 
 from pipeline.records import EntityMention
 from transforms.entities import PERSON, NameNormalizer, entity_id_for
-from transforms.write import schema_row, write_parquet
+from transforms.write import read_parquet_rows, schema_row, write_parquet
 
 
 def _short_person_key(mention: EntityMention) -> Iterator[tuple[str, str]]:
@@ -138,7 +138,7 @@ class ResolveEntities(beam.PTransform):
                 "aliases", main="names")
         )
         named = (staged_files
-                 | "ReadStagedMentions" >> beam.io.ReadAllFromParquet()
+                 | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
                  | "NameMentions" >> beam.Map(named_row, links,
                                               beam.pvalue.AsDict(names_and_aliases.names)))
         return {"mentions": named, "aliases": names_and_aliases.aliases}

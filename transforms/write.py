@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline import schema
 from pipeline.records import Article, ErrorRecord
@@ -51,28 +58,106 @@ def scratch_prefix(output: str, ingested_at: datetime, name: str) -> str:
     return f"{staging_folder(output, ingested_at)}/_scratch/{name}/part"
 
 
-# Rows a Parquet writer holds before it writes a row group: bounds each writer's memory
-# (Beam's default, 64 MB, would keep a whole dataset of a mid-size run in memory).
+# Bytes of rows a Parquet writer holds before it writes a row group: bounds each writer's memory.
 ROW_GROUP_BYTES = 8 * 1024 * 1024
+# Rows turned into one Arrow record batch at a time (the unit the byte count is taken on).
+ROWS_PER_BATCH = 1000
 
 
-def write_parquet(path_prefix: str, dataset: str) -> beam.io.WriteToParquet:
-    """A Parquet writer with the dataset's schema, snappy-compressed row groups of at most
-    ROW_GROUP_BYTES; its output is the names of the files written."""
-    return beam.io.WriteToParquet(path_prefix, schema.DATASETS[dataset],
-                                  row_group_buffer_size=ROW_GROUP_BYTES, codec="snappy",
-                                  file_name_suffix=".parquet")
+class ParquetFileWriter(beam.DoFn):
+    """Writes each bundle's rows to a Parquet file of its own, `<prefix>-<random>.parquet`
+    (snappy, row groups of at most ROW_GROUP_BYTES), and outputs the file's name once the file
+    is complete.
+
+    A bundle that fails and is retried leaves its partial file behind under another name; only
+    names this step outputs (bundles that succeeded) are read back or committed. One plain
+    ParDo, where Beam's WriteToParquet adds a dozen steps and four runner stages per dataset."""
+
+    def __init__(self, path_prefix: str, dataset: str) -> None:
+        self.path_prefix = path_prefix
+        self.dataset = dataset
+
+    def start_bundle(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self._batches: list[pa.RecordBatch] = []
+        self._file: tuple[str, BinaryIO, pq.ParquetWriter] | None = None
+
+    def process(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= ROWS_PER_BATCH:
+            self._batch_rows()
+            if sum(batch.nbytes for batch in self._batches) >= ROW_GROUP_BYTES:
+                self._write_row_group()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        self._batch_rows()
+        self._write_row_group()
+        if self._file is not None:
+            path, handle, writer = self._file
+            writer.close()
+            handle.close()
+            self._file = None
+            yield GlobalWindows.windowed_value(path)
+
+    def _batch_rows(self) -> None:
+        if self._rows:
+            table_schema = schema.DATASETS[self.dataset]
+            self._batches.append(pa.RecordBatch.from_pylist(self._rows, schema=table_schema))
+            self._rows = []
+
+    def _write_row_group(self) -> None:
+        if not self._batches:
+            return
+        if self._file is None:
+            path = f"{self.path_prefix}-{uuid.uuid4().hex[:16]}.parquet"
+            handle = FileSystems.create(path)
+            self._file = path, handle, new_parquet_writer(handle, self.dataset)
+        self._file[2].write_table(pa.Table.from_batches(self._batches))
+        self._batches = []
+
+
+def new_parquet_writer(handle: BinaryIO, dataset: str) -> pq.ParquetWriter:
+    return pq.ParquetWriter(handle, schema.DATASETS[dataset], compression="snappy")
+
+
+def write_parquet(path_prefix: str, dataset: str) -> beam.ParDo:
+    """rows -> names of the Parquet files written (see ParquetFileWriter)."""
+    return beam.ParDo(ParquetFileWriter(path_prefix, dataset))
+
+
+def read_parquet_rows(path: str) -> Iterator[dict[str, Any]]:
+    """The rows of one Parquet file, a record batch at a time."""
+    with FileSystems.open(path) as handle:
+        for batch in pq.ParquetFile(handle).iter_batches():
+            yield from batch.to_pylist()
+
+
+MANIFEST = "_manifest.json"
+
+
+def write_manifest(files: list[str], staging: str, prefixes: dict[str, str]) -> None:
+    """Lists the run's finished files, relative to its staging folder, for `commit_run`;
+    a dataset (given by its files' prefix) that got no rows gets an empty file with its
+    schema, so every dataset a run writes can be read."""
+    files = list(files)
+    for dataset, prefix in prefixes.items():
+        if not any(file.startswith(f"{prefix}-") for file in files):
+            path = f"{prefix}-empty.parquet"
+            with FileSystems.create(path) as handle:
+                new_parquet_writer(handle, dataset).close()
+            files.append(path)
+    with FileSystems.create(f"{staging}/{MANIFEST}") as handle:
+        relative = sorted(file[len(staging) + 1:] for file in files)
+        handle.write(json.dumps({"files": relative}, indent=1).encode())
 
 
 def commit_run(output: str, ingested_at: datetime) -> int:
-    """Move a finished run's files from its staging folder into the datasets; returns how many.
-    Every file is complete before it moves, so readers never see a partial one."""
+    """Move a finished run's files (those its manifest lists) from its staging folder into the
+    datasets; returns how many. Every file is complete before it moves, so readers never see a
+    partial one, and a file a failed attempt left behind is never committed."""
     staging = staging_folder(output, ingested_at)
-    relative = [m.path[len(staging) + 1:]
-                for m in FileSystems.match([f"{staging}/**"])[0].metadata_list]
-    relative = [path for path in relative  # datasets only: no temp or scratch file
-                if path.endswith(".parquet") and "beam-temp-" not in path
-                and not path.startswith("_")]
+    with FileSystems.open(f"{staging}/{MANIFEST}") as handle:
+        relative = json.loads(handle.read())["files"]
     files = [f"{staging}/{path}" for path in relative]
     targets = [f"{output.rstrip('/')}/{path}" for path in relative]
     for target in targets:
@@ -93,9 +178,10 @@ class WriteDatasets(beam.PTransform):
     mentions in memory to line them up (the warehouse joins on article_id).
 
     Each run writes new files named after its start time, under ingest_date=YYYY-MM-DD/ when
-    partitioning is on, first into OUTPUT/_staging/run-<time>/ (a folder readers skip); the
-    launcher moves them into the datasets with `commit_run` once the whole run has succeeded,
-    so an interrupted run leaves nothing half-written where readers look."""
+    partitioning is on, first into OUTPUT/_staging/run-<time>/ (a folder readers skip). Last,
+    the run lists its finished files in that folder's manifest; the launcher moves those into
+    the datasets with `commit_run` once the whole run has succeeded, so an interrupted run
+    leaves nothing half-written where readers look."""
 
     def __init__(self, output: str, ingested_at: datetime, partition_by_date: bool) -> None:
         super().__init__()
@@ -117,8 +203,13 @@ class WriteDatasets(beam.PTransform):
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, self.ingested_at),
         }
-        for dataset, dataset_rows in rows.items():
-            label = dataset.capitalize()
-            _ = dataset_rows | f"Write{label}" >> write_parquet(self.path_prefix(dataset),
-                                                                dataset)
+        prefixes = {dataset: self.path_prefix(dataset) for dataset in rows}
+        files = [dataset_rows | f"Write{dataset.capitalize()}" >> write_parquet(
+                     prefixes[dataset], dataset)
+                 for dataset, dataset_rows in rows.items()]
+        _ = (files
+             | "AllFiles" >> beam.Flatten()
+             | "ListFiles" >> beam.combiners.ToList()
+             | "WriteManifest" >> beam.Map(
+                 write_manifest, staging_folder(self.output, self.ingested_at), prefixes))
         return rows
