@@ -20,24 +20,23 @@ from transforms.entities import PERSON, NameNormalizer, entity_id_for
 from transforms.write import read_parquet_rows, schema_row, write_parquet
 
 
-def _short_person_key(mention: EntityMention) -> Iterator[tuple[str, str]]:
-    """(surname key, entity_id) of a one-word PERSON mention."""
+def _surname_claim(mention: EntityMention) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(surname key, ("short", entity_id)) of a one-word PERSON mention, (surname key,
+    ("full", name key)) of a full PERSON name."""
     if mention.label == PERSON and " " not in mention.key:
-        yield mention.key, mention.entity_id
+        yield mention.key, ("short", mention.entity_id)
+    elif mention.label == PERSON and mention.full:
+        yield mention.key.rsplit(" ", 1)[1], ("full", mention.key)
 
 
-def _full_person_by_surname(mention: EntityMention) -> Iterator[tuple[str, str]]:
-    if mention.label == PERSON and mention.full and " " in mention.key:
-        yield mention.key.rsplit(" ", 1)[1], mention.key
-
-
-def link_by_surname(grouped: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[tuple[str, str]]:
+def link_by_surname(grouped: tuple[str, Iterable[tuple[str, str]]]
+                    ) -> Iterator[tuple[str, str]]:
     """(short entity_id, full entity_id) when exactly one full name in the run ends with the
     short name; two or more leave it alone."""
-    _, group = grouped
-    owners = sorted(set(group["full_names"]))
+    _, claims = grouped
+    owners = sorted({value for kind, value in claims if kind == "full"})
     if len(owners) == 1:
-        for short_id in sorted(set(group["short"])):
+        for short_id in sorted({value for kind, value in claims if kind == "short"}):
             yield short_id, entity_id_for(owners[0], PERSON)
 
 
@@ -50,12 +49,13 @@ def _linked_form(counted: tuple[tuple, int], links: dict[str, str]
     return (linked or entity_id, label, alias, full and linked is None), (mentions, 0)
 
 
-def _add_counts(counts: Iterable[tuple[int, int]]) -> tuple[int, int]:
-    """(this run, earlier runs) mention counts, summed."""
-    this_run = earlier = 0
-    for now, before in counts:
-        this_run, earlier = this_run + now, earlier + before
-    return this_run, earlier
+def _summed(forms: Iterable[tuple[str, bool, int, int]]) -> list[tuple[str, bool, int, int]]:
+    """One entry per (alias, full), its counts (this run, earlier runs) summed."""
+    counts: dict[tuple[str, bool], tuple[int, int]] = {}
+    for alias, full, this_run, earlier in forms:
+        now, before = counts.get((alias, full), (0, 0))
+        counts[alias, full] = now + this_run, before + earlier
+    return [(alias, full, *both) for (alias, full), both in counts.items()]
 
 
 def canonical_name(forms: Iterable[tuple[str, bool, int, int]]) -> str:
@@ -75,7 +75,7 @@ class PickCanonicalName(beam.DoFn):
 
     def process(self, grouped: tuple[tuple[str, str], Iterable[tuple]]) -> Iterator[Any]:
         (entity_id, label), forms = grouped
-        forms = list(forms)  # (alias, full, mentions this run, mentions in earlier runs)
+        forms = _summed(forms)  # (alias, full, mentions this run, mentions in earlier runs)
         name = self.configured_names.get(entity_id) or canonical_name(forms)
         yield entity_id, name
         for alias, _, this_run, _ in sorted(forms):
@@ -111,13 +111,10 @@ class ResolveEntities(beam.PTransform):
         staged_files = (mentions
                         | "UnresolvedRows" >> beam.Map(schema_row, "entities")
                         | "StageMentions" >> write_parquet(self.scratch, "entities"))
-        short_names = (mentions | "ShortPeople" >> beam.FlatMap(_short_person_key)
-                       | "DistinctShortNames" >> beam.Distinct())
-        full_names = (mentions | "FullPeopleBySurname" >> beam.FlatMap(_full_person_by_surname)
-                      | "DistinctFullNames" >> beam.Distinct())
         links = beam.pvalue.AsDict(
-            {"short": short_names, "full_names": full_names}
-            | "GroupBySurname" >> beam.CoGroupByKey()
+            mentions
+            | "SurnameClaims" >> beam.FlatMap(_surname_claim)
+            | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
             | "LinkBySurname" >> beam.FlatMap(link_by_surname))
         this_run = (mentions
                     | "FormOfMention" >> beam.Map(
@@ -129,7 +126,6 @@ class ResolveEntities(beam.PTransform):
         names_and_aliases = (
             (this_run, earlier)
             | "AllForms" >> beam.Flatten()
-            | "AddCounts" >> beam.CombinePerKey(_add_counts)
             | "FormsByEntity" >> beam.Map(
                 lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[0][3], *kv[1])))
             | "GroupFormsByEntity" >> beam.GroupByKey()
