@@ -3,6 +3,7 @@ each article (short forms join the full name, one label per entity by vote)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import unicodedata
@@ -151,6 +152,11 @@ class SpacyEntities(StageDoFn):
                             if "ner" in getattr(pipe, "listening_components", [])}
         nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in needed])
         self.nlp = nlp
+        # The model lives as long as the worker. Collect what is garbage now, then take every
+        # live object (modules, the model) out of the cycle collector's sight: full collections
+        # and the worker's exit stop rescanning them (two workers shut down in 0.1 s, not 0.8).
+        gc.collect()
+        gc.freeze()
 
     def _spans(self, doc: Any) -> list[tuple[int, int, str]]:
         return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
