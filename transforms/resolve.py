@@ -41,12 +41,12 @@ def link_by_surname(grouped: tuple[str, Iterable[tuple[str, str]]]
 
 
 def _linked_form(counted: tuple[tuple, int], links: dict[str, str]
-                 ) -> tuple[tuple, tuple[int, int]]:
-    """A form counted in this run, moved to the full name its short name links to (where it
-    is no longer a full form)."""
+                 ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:
+    """A form counted in this run, keyed by its entity: moved to the full name its short name
+    links to (where it is no longer a full form)."""
     (entity_id, label, alias, full), mentions = counted
     linked = links.get(entity_id)
-    return (linked or entity_id, label, alias, full and linked is None), (mentions, 0)
+    return (linked or entity_id, label), (alias, full and linked is None, mentions, 0)
 
 
 def _summed(forms: Iterable[tuple[str, bool, int, int]]) -> list[tuple[str, bool, int, int]]:
@@ -126,8 +126,6 @@ class ResolveEntities(beam.PTransform):
         names_and_aliases = (
             (this_run, earlier)
             | "AllForms" >> beam.Flatten()
-            | "FormsByEntity" >> beam.Map(
-                lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[0][3], *kv[1])))
             | "GroupFormsByEntity" >> beam.GroupByKey()
             | "PickCanonicalName" >> beam.ParDo(
                 PickCanonicalName(self.normalizer.configured_names())).with_outputs(
@@ -139,9 +137,10 @@ class ResolveEntities(beam.PTransform):
                                               beam.pvalue.AsDict(names_and_aliases.names)))
         return {"mentions": named, "aliases": names_and_aliases.aliases}
 
-    def _earlier_form(self, row: dict[str, Any]) -> tuple[tuple, tuple[int, int]]:
-        """An alias row of an earlier run as a form of its entity (full when the alias alone
-        keys to that entity)."""
+    def _earlier_form(self, row: dict[str, Any]
+                      ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:
+        """An alias row of an earlier run as a form keyed by its entity (full when the alias
+        alone keys to that entity)."""
         own_id = entity_id_for(self.normalizer.key(row["alias"], row["label"]), row["label"])
         full = own_id == row["entity_id"]
-        return (row["entity_id"], row["label"], row["alias"], full), (0, int(row["mentions"]))
+        return (row["entity_id"], row["label"]), (row["alias"], full, 0, int(row["mentions"]))
