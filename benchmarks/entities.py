@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from pipeline.config import load_config
-from pipeline.records import Article
-from transforms.clean import word_count
-from transforms.entities import NameNormalizer, SpacyEntities
+from pipeline.config import load_config, run_settings
+from transforms.entities import SpacyEntities
+from transforms.records import Article
+from transforms.text import word_count
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc" / "bbc-fulltext.tar.gz"
@@ -67,18 +67,14 @@ def bbc_articles(limit: int) -> list[Article]:
 
 
 def ner_throughput(limit: int) -> None:
-    config = load_config()
-    entities = config["entities"]
-    normalizer = NameNormalizer.from_config(entities["name_particles"],
-                                            entities["aliases"]["same_entity"])
-    tagger = SpacyEntities(entities["model"], entities["labels"], entities["batch_size"],
-                           normalizer)
+    settings = run_settings(load_config()).entities
+    tagger = SpacyEntities(settings)
     started = time.perf_counter()
     tagger.setup()
     load_seconds = time.perf_counter() - started
     articles = bbc_articles(limit)
     words = sum(word_count(a.text) for a in articles)
-    batch = entities["batch_size"]
+    batch = settings.batch_size
     started = time.perf_counter()
     spacy_spans = sum(len(doc.ents) for doc in tagger.nlp.pipe([a.text for a in articles],
                                                                batch_size=batch))
@@ -89,7 +85,7 @@ def ner_throughput(limit: int) -> None:
         mentions += sum(1 for _ in tagger.process(articles[i:i + batch]))
     seconds = time.perf_counter() - started
     print(f"\nNER throughput on {len(articles)} BBC articles ({words} words), one process, "
-          f"{entities['model']} with only {tagger.nlp.pipe_names} enabled, batches of {batch}; "
+          f"{settings.model} with only {tagger.nlp.pipe_names} enabled, batches of {batch}; "
           f"model load {load_seconds:.1f} s")
     print(f"{'step':<44} {'seconds':>8} {'words/s':>9} {'articles/s':>10}")
     for step, took, found in (("spaCy nlp.pipe alone", spacy_seconds, f"{spacy_spans} spans"),

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import trafilatura
 
-from pipeline.config import load_config
-from pipeline.records import RawDocument
-from transforms.clean import BoilerplateRules, clean_article
+from pipeline.config import load_config, run_settings
+from transforms.clean import clean_article
 from transforms.failures import BadInput
 from transforms.parse import parse_html, parse_text
+from transforms.records import RawDocument
 from transforms.sources import decode_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
         alltext = {doc_id: entry["articleBody"] for doc_id, entry in json.load(stream).items()}
 
     config = load_config()
-    rules = BoilerplateRules.from_config(config["boilerplate"])
+    rules = run_settings(config).clean.rules
 
     def newsbeam_html(html: str) -> str:
         raw = RawDocument(source="page.html", kind="html", content=html)

@@ -15,10 +15,11 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from pipeline.config import load_config
-from pipeline.records import Article
+from pipeline.config import load_config, run_settings
+from transforms.keyphrases import AddKeyphrases
+from transforms.records import Article
 from transforms.sources import decode_text
-from transforms.topics import TOPIC_BACKENDS, AddKeyphrases
+from transforms.topics import TOPIC_BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "benchmarks" / "bbc" / "bbc-fulltext.tar.gz"
@@ -59,10 +60,10 @@ def macro_f1(gold: list[str], predicted: list[str]) -> float:
 
 
 def evaluate(articles: list[tuple[str, Article]]) -> dict[str, object]:
-    config = load_config()["topics"]
-    labeller = TOPIC_BACKENDS[config["backend"]].from_config(config)
+    settings = run_settings(load_config())
+    labeller = TOPIC_BACKENDS[settings.topics.backend](settings.topics)
     labeller.setup()
-    phrases = AddKeyphrases(config["keyphrases"])  # timed too: both run per article
+    phrases = AddKeyphrases(settings.keyphrases)  # timed too: both run per article
     phrases.setup()
     gold, predicted, other_tops = [], [], Counter()
     started = time.perf_counter()
@@ -75,7 +76,7 @@ def evaluate(articles: list[tuple[str, Article]]) -> dict[str, object]:
             other_tops[(label, topics[0].topic if topics else "no topic")] += 1
     seconds = time.perf_counter() - started
     accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
-    return {"backend": config["backend"], "gold": gold, "predicted": predicted,
+    return {"backend": settings.topics.backend, "gold": gold, "predicted": predicted,
             "other_tops": other_tops,
             "accuracy": accuracy, "macro_f1": macro_f1(gold, predicted), "seconds": seconds}
 

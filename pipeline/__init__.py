@@ -1,1 +1,1 @@
-"""newsbeam: the program (options, config, graph builder, command line, schemas)."""
+"""newsbeam: the program (options, config and stage settings, graph builder, command line)."""

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.build import build_pipeline
-from pipeline.config import ConfigError, feed_entry, load_config
+from pipeline.config import ConfigError, feed_entry, load_config, run_settings
 from pipeline.options import NewsbeamOptions
+from transforms import metrics
 from transforms.write import commit_run
+
+# Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
+# was committed (unexpected failures past their limit, or the runner stopped); the command
+# could not start (usage, config or output location).
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
@@ -49,54 +55,63 @@ def check_output_writable(output: str) -> None:
         raise ConfigError(f"cannot write to output {output!r}: {exc}") from None
 
 
-def counters(result: Any) -> Counter[str]:
-    totals: Counter[str] = Counter()
-    query = result.metrics().query(MetricsFilter().with_namespace("newsbeam"))
-    for counter in query["counters"]:
-        value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] += value or 0
-    return totals
-
-
 def summary(totals: Counter[str], seconds: float) -> str:
-    errors = {name.split(".", 1)[1]: n for name, n in sorted(totals.items())
-              if name.startswith("errors.") and n}
+    errors = metrics.errors_by_stage(totals)
     error_text = ", ".join(f"{stage} {n}" for stage, n in errors.items()) or "none"
-    return (f"newsbeam: inputs seen {totals['inputs']} ({totals['records']} records, "
-            f"{totals['feeds_unchanged']} feeds unchanged), "
-            f"articles written {totals['articles_written']}, "
-            f"already in output {totals['skipped_existing']}, "
+    return (f"newsbeam: inputs seen {totals[metrics.INPUTS]} ({totals[metrics.RECORDS]} records, "
+            f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), "
+            f"articles written {totals[metrics.ARTICLES_WRITTEN]}, "
+            f"already in output {totals[metrics.SKIPPED_EXISTING]}, "
             f"errors by stage: {error_text}; wall time {seconds:.1f} s")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
 
 
 def run(argv: list[str]) -> int:
     options = PipelineOptions(argv)
     try:
         config = effective_config(options.view_as(NewsbeamOptions))
-        check_output_writable(config["output"])
-        started, ingested_at = time.monotonic(), datetime.now(UTC)
-        pipeline = build_pipeline(options, config, ingested_at)
+        settings = run_settings(config)
+        check_output_writable(settings.output)
+        started = time.monotonic()
+        layout = settings.layout(datetime.now(UTC))
+        pipeline = build_pipeline(options, settings, layout)
     except (ConfigError, ValueError) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
-        return 2
-    result = pipeline.run()
-    result.wait_until_finish()
-    commit_run(config["output"], ingested_at)
-    print(summary(counters(result), time.monotonic() - started))
-    return 0
+        return EXIT_USAGE
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as exc:  # noqa: BLE001 - the runner's failure, reported in one line
+        traceback.print_exc()
+        print(f"newsbeam: the run failed, nothing committed: {_first_line(exc)}",
+              file=sys.stderr)
+        return EXIT_RUN_FAILED
+    totals = metrics.totals(result)
+    breach = settings.failures.breach(totals)
+    if breach is not None:
+        print(f"newsbeam: the run failed, nothing committed: {breach}; its files and errors "
+              f"rows are left in {layout.staging}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    commit_run(layout)
+    print(summary(totals, time.monotonic() - started))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
-        return 0 if args else 2
+        return EXIT_OK if args else EXIT_USAGE
     if args[0] != "run":
         print(f"newsbeam: unknown command {args[0]!r}\n{USAGE}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if any(a in ("-h", "--help") for a in args[1:]):
         print(USAGE)
-        return 0
+        return EXIT_OK
     return run(args[1:])
 
 

@@ -1,25 +1,29 @@
-"""Config: configs/default.yaml, overridden key by key by a user file, validated on load."""
+"""Config: configs/default.yaml, overridden key by key by a user file, checked for unknown keys
+and types on load; then one frozen settings object per stage, each validating its values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from transforms.clean import BoilerplateRules, CleanSettings
+from transforms.entities import EntitySettings
+from transforms.failures import FailureLimits
+from transforms.fetch import HttpSettings
+from transforms.keyphrases import KeyphraseSettings
+from transforms.layout import OutputLayout
+from transforms.parse import ParseSettings
+from transforms.settings import ConfigError
+from transforms.sources import FeedSettings, SourceSettings
+from transforms.topics import ScoringSettings, TopicSettings
+
+__all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 DATA_FILE_KEYS = (("boilerplate",), ("topics", "lexicon"), ("entities", "aliases"))
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; the message says which key and what was expected."""
-
-
-def choose(registry: dict[str, Any], name: str, key: str) -> Any:
-    """A backend looked up by name; an unknown name lists the valid choices."""
-    if name not in registry:
-        raise ConfigError(f"unknown {key} {name!r}; valid choices: {', '.join(sorted(registry))}")
-    return registry[name]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -96,11 +100,54 @@ def load_config(path: str | None = None) -> dict[str, Any]:
     _resolve_data_files(config, Path(path).resolve().parent if path else DEFAULT_CONFIG.parent,
                         overrides)
     config["feeds"] = [feed_entry(f) for f in config["feeds"]]
-    for key in ("min_words",):
-        if config[key] < 0:
-            raise ConfigError(f"config key {key!r} must be >= 0")
-    if config["entities"]["batch_size"] < 1:
-        raise ConfigError("config key 'entities.batch_size' must be >= 1")
-    if not 0.0 <= config["topics"]["min_score"] <= 1.0:
-        raise ConfigError("config key 'topics.min_score' must be between 0 and 1")
+    run_settings(config)  # every value checked now, before anything runs
     return config
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every stage's settings, built once from the effective config."""
+
+    output: str
+    partition_by_date: bool
+    sources: SourceSettings
+    parse: ParseSettings
+    clean: CleanSettings
+    keyphrases: KeyphraseSettings
+    entities: EntitySettings
+    topics: TopicSettings
+    failures: FailureLimits
+
+    def layout(self, run_time: datetime) -> OutputLayout:
+        """Where a run started at `run_time` writes."""
+        return OutputLayout(self.output, run_time, self.partition_by_date)
+
+
+def run_settings(config: dict[str, Any]) -> RunSettings:
+    """The stages' settings from a loaded config; a value out of range raises ConfigError
+    naming its key."""
+    limits, entities, topics = config["limits"], config["entities"], config["topics"]
+    http = HttpSettings(max_bytes=limits["max_input_bytes"],
+                        allow_private_hosts=config["allow_private_hosts"], **config["http"])
+    return RunSettings(
+        output=config["output"],
+        partition_by_date=config["partition_by_date"],
+        sources=SourceSettings(inputs=tuple(config["inputs"]),
+                               feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
+                               http=http),
+        parse=ParseSettings(timeout_s=limits["extraction_timeout_s"], **config["extraction"]),
+        clean=CleanSettings(BoilerplateRules.from_config(config["boilerplate"]),
+                            config["min_words"]),
+        keyphrases=KeyphraseSettings(topics["keyphrases"]),
+        entities=EntitySettings(
+            backend=entities["backend"], model=entities["model"],
+            labels=tuple(entities["labels"]), batch_size=entities["batch_size"],
+            name_particles=tuple(entities["name_particles"]),
+            aliases=tuple(entities["aliases"].get("same_entity") or ())),
+        topics=TopicSettings(
+            lexicon=topics["lexicon"], backend=topics["backend"],
+            scoring=ScoringSettings(min_score=topics["min_score"],
+                                    max_topics=topics["max_topics"], **topics["scoring"])),
+        failures=FailureLimits(max_count=limits["max_unexpected_failures"],
+                               max_share=limits["max_unexpected_failure_share"]),
+    )

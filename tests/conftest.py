@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 
-from pipeline.config import load_config
+from pipeline.config import RunSettings, load_config, run_settings
 from transforms.clean import BoilerplateRules
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,8 +25,13 @@ def config() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def rules(config: dict[str, Any]) -> BoilerplateRules:
-    return BoilerplateRules.from_config(config["boilerplate"])
+def settings(config: dict[str, Any]) -> RunSettings:
+    return run_settings(config)
+
+
+@pytest.fixture(scope="session")
+def rules(settings: RunSettings) -> BoilerplateRules:
+    return settings.clean.rules
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:

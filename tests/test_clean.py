@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 from conftest import FIXTURES, SEEDS, check_seed_cleaning, seed_expectations
 
-from pipeline.records import Article, RawDocument
-from transforms.clean import BoilerplateRules, CleanArticle, classify_paragraphs, clean_article
+from transforms.clean import (
+    BoilerplateRules,
+    CleanArticle,
+    CleanSettings,
+    classify_paragraphs,
+    clean_article,
+)
 from transforms.failures import ERRORS
 from transforms.parse import parse_html, parse_text
+from transforms.records import Article, RawDocument
 
 
 @pytest.mark.parametrize("seed", sorted(seed_expectations()))
@@ -158,7 +164,7 @@ def test_language_switcher_above_title_gives_way(rules: BoilerplateRules) -> Non
 def test_article_with_nothing_left_goes_to_errors(rules: BoilerplateRules) -> None:
     article = Article(article_id="x", source="empty.txt", kind="text", title="Title",
                       text="Leave a Comment\n\nShow Comments")
-    outputs = list(CleanArticle(rules, min_words=1).process(article))
+    outputs = list(CleanArticle(CleanSettings(rules, min_words=1)).process(article))
     assert len(outputs) == 1 and outputs[0].tag == ERRORS
     error = outputs[0].value
     assert (error.source, error.stage, error.error_type) == ("empty.txt", "clean", "BadInput")

@@ -3,28 +3,18 @@ called through setup()/process()."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from pipeline.config import choose
-from pipeline.records import Article, EntityMention
-from transforms.entities import (
-    ENTITY_BACKENDS,
-    NameNormalizer,
-    SpacyEntities,
-    display_name,
-    entity_id_for,
-    resolve_in_article,
-    trim_span,
-)
+from pipeline.config import RunSettings
+from transforms.entities import ENTITY_BACKENDS, SpacyEntities, resolve_in_article, trim_span
+from transforms.names import NameNormalizer, display_name, entity_id_for
+from transforms.records import Article, EntityMention
+from transforms.settings import choose
 
 
 @pytest.fixture(scope="module")
-def normalizer(config: dict[str, Any]) -> NameNormalizer:
-    entities = config["entities"]
-    return NameNormalizer.from_config(entities["name_particles"],
-                                      entities["aliases"]["same_entity"])
+def normalizer(settings: RunSettings) -> NameNormalizer:
+    return settings.entities.normalizer
 
 
 def test_trim_span_drops_quotes_punctuation_and_possessive() -> None:
@@ -126,10 +116,8 @@ def test_organisation_never_joins_a_person(normalizer: NameNormalizer) -> None:
 
 
 @pytest.fixture(scope="module")
-def tagger(config: dict[str, Any], normalizer: NameNormalizer) -> SpacyEntities:
-    entities = config["entities"]
-    dofn = SpacyEntities(entities["model"], entities["labels"], entities["batch_size"],
-                         normalizer)
+def tagger(settings: RunSettings) -> SpacyEntities:
+    dofn = SpacyEntities(settings.entities)
     dofn.setup()
     return dofn
 

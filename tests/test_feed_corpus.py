@@ -13,8 +13,8 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from conftest import SHARED_BENCHMARKS
 
-from pipeline.records import RawDocument
 from transforms.failures import ERRORS
+from transforms.records import RawDocument
 from transforms.sources import ReadInputFile
 
 pytestmark = pytest.mark.slow

@@ -11,10 +11,10 @@ import pytest
 from conftest import FIXTURES
 from httpserver import page, serve
 
-from pipeline.records import RawDocument
 from transforms.failures import ERRORS
 from transforms.fetch import FetchError, HttpClient, HttpSettings, retry_after_seconds
-from transforms.sources import FetchFeed, FetchPages, host_key
+from transforms.records import RawDocument
+from transforms.sources import FeedSettings, FetchFeed, FetchPages, host_key
 
 SETTINGS = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=2, backoff_s=0.25,
                         max_backoff_s=10.0, max_redirects=3, max_bytes=50_000,
@@ -119,8 +119,9 @@ def test_body_over_the_cap_is_refused(route: object) -> None:
             http.get(f"{server.base}/big")
 
 
-def feed(url: str, **changes: object) -> dict:
-    return {"url": url, "name": "test", "fetch_pages": False, "max_items": 0, **changes}
+def feed(url: str, **changes: object) -> FeedSettings:
+    return FeedSettings(**{"url": url, "name": "test", "fetch_pages": False, "max_items": 0,
+                           **changes})
 
 
 def test_conditional_get_uses_last_validators() -> None:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import FIXTURES
 
-import transforms.parse
-from pipeline.records import RawDocument
+from pipeline.config import RunSettings
 from transforms.failures import ERRORS
-from transforms.parse import (
-    ParseDocument,
-    article_id_for,
-    normalize_url,
-    parse_html,
-    parse_text,
-    text_paragraphs,
-)
+from transforms.parse import ParseDocument, ParseSettings, parse_html, parse_text
+from transforms.records import RawDocument, article_id_for, normalize_url
+from transforms.text import text_paragraphs
 
 
 def test_text_paragraphs_join_hard_wrapped_lines() -> None:
@@ -80,32 +75,51 @@ def test_normalize_url_drops_tracking_and_fragment() -> None:
         "https://news.example.org/a?b=1")
 
 
-def test_page_without_article_goes_to_errors(config: dict[str, Any]) -> None:
+def test_page_without_article_goes_to_errors(settings: RunSettings) -> None:
     raw = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
-    outputs = list(ParseDocument(config["extraction"], timeout_s=10).process(raw))
+    parser = ParseDocument(settings.parse)
+    outputs = list(parser.process(raw))
+    parser.teardown()
     assert [o.tag for o in outputs] == [ERRORS]
     assert outputs[0].value.stage == "parse"
     assert outputs[0].value.source == "blank.html"
 
 
-def test_slow_extraction_goes_to_errors_and_the_next_page_is_parsed(
-        config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    real_parse_html = transforms.parse.parse_html
+def extraction_processes() -> list[int]:
+    """Live (not zombie) processes forked by this process's fork server: the extractions."""
+    server = multiprocessing.forkserver._forkserver._forkserver_pid
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == server and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
-    def parse_html_slowly_for_one_page(document: RawDocument, options: dict) -> Any:
-        if document.source == "slow.html":
-            time.sleep(3)
-        return real_parse_html(document, options)
 
-    monkeypatch.setattr(transforms.parse, "parse_html", parse_html_slowly_for_one_page)
-    parser = ParseDocument(config["extraction"], timeout_s=0.5)
-    parser.setup()
-    html = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> None:
+    """20 pages that take trafilatura about a second each, with a 0.3 s deadline: each becomes
+    an errors row within the deadline and its extraction is killed; a normal page after them
+    is extracted at its usual speed, and once the DoFn is torn down nothing is left running."""
+    parser = ParseDocument(ParseSettings(timeout_s=0.3))
+    paragraph = "<p>" + "word " * 50 + "</p>"
+    heavy = f"<html><body>{'<div>' * 50}{paragraph * 8000}{'</div>' * 50}</body></html>"
+    normal = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+    for number in range(20):
+        started = time.monotonic()
+        outputs = list(parser.process(RawDocument(f"heavy-{number}.html", "html", heavy)))
+        assert time.monotonic() - started < 1.5
+        assert [o.tag for o in outputs] == [ERRORS]
+        assert outputs[0].value.message == (
+            "extraction took longer than limits.extraction_timeout_s=0.3 s")
+        assert outputs[0].value.error_type == "DeadlineExceeded"
+        assert extraction_processes() == []  # killed, not left running
     started = time.monotonic()
-    slow = list(parser.process(RawDocument("slow.html", "html", html)))
-    assert time.monotonic() - started < 2.5
-    assert [o.tag for o in slow] == [ERRORS]
-    assert slow[0].value.message == "extraction took longer than limits.extraction_timeout_s=0.5 s"
-    fine = list(parser.process(RawDocument("fine.html", "html", html)))
+    fine = list(parser.process(RawDocument("fine.html", "html", normal)))
+    assert time.monotonic() - started < 0.3  # a fresh extraction process, on time
     assert [a.title for a in fine] == ["Council approves city transport plan"]
+    assert len(extraction_processes()) == 1  # the one that parsed it, idle
     parser.teardown()
+    assert extraction_processes() == []

@@ -14,6 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from conftest import SEEDS, read_dataset, seed_expectations
 
 from pipeline.build import add_stages
+from pipeline.config import run_settings
 from transforms.write import commit_run
 
 pytestmark = pytest.mark.slow
@@ -28,12 +29,12 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     (inputs / "empty.txt").write_bytes(b"")
     (inputs / "furniture.txt").write_text("Headline\n\nShow Comments\n\nRecent Posts\n")
     output = tmp_path / "out"
-    run_config = {**config, "inputs": [f"{inputs}/*.txt"], "output": str(output)}
+    settings = run_settings({**config, "inputs": [f"{inputs}/*.txt"], "output": str(output)})
     titles = sorted(expected["title"] for expected in seed_expectations().values())
 
-    ingested_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    layout = settings.layout(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     with TestPipeline() as p:
-        stages = add_stages(p, run_config, ingested_at)
+        stages = add_stages(p, settings, layout)
         assert_that(stages["clean_articles"] | "Titles" >> beam.Map(lambda a: a.title),
                     equal_to(titles), label="CleanTitles")
         assert_that(stages["errors"] | "ErrorKeys" >> beam.Map(
@@ -51,7 +52,7 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     # mentions waited for their canonical names on disk, in the run's scratch folder
     assert list(output.glob("_staging/run-*/_scratch/entities/*.parquet"))
     # one file per dataset (no feed_state: the run fetches no feeds), no scratch file
-    assert commit_run(str(output), ingested_at) == 5
+    assert commit_run(layout) == 5
     assert not (output / "feed_state").exists()
     assert list((output / "_staging").iterdir()) == []  # the run folder is gone
     articles = read_dataset(output, "articles")

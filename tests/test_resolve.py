@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,19 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.records import Article
-from transforms.entities import NameNormalizer, entity_id_for, resolve_in_article
+from pipeline.config import RunSettings
+from transforms.entities import resolve_in_article
+from transforms.layout import OutputLayout
+from transforms.names import NameNormalizer, entity_id_for
+from transforms.records import Article
 from transforms.resolve import ResolveEntities, canonical_name
 
 PEOPLE = frozenset({"PERSON", "ORG", "GPE"})
 
 
 @pytest.fixture(scope="module")
-def normalizer(config: dict[str, Any]) -> NameNormalizer:
-    entities = config["entities"]
-    return NameNormalizer.from_config(entities["name_particles"],
-                                      entities["aliases"]["same_entity"])
+def normalizer(settings: RunSettings) -> NameNormalizer:
+    return settings.entities.normalizer
 
 
 def article_mentions(normalizer: NameNormalizer, article_id: str,
@@ -61,7 +63,7 @@ def test_resolution_across_articles(normalizer: NameNormalizer, tmp_path: Path) 
     with TestPipeline() as p:
         resolved = {"mentions": p | "Mentions" >> beam.Create(mentions),
                     "earlier_aliases": p | "Earlier" >> beam.Create(earlier)
-                    } | ResolveEntities(normalizer, f"{tmp_path}/scratch/part")
+                    } | ResolveEntities(normalizer, OutputLayout(str(tmp_path), datetime.now(UTC)))
         assert_that(resolved["mentions"] | "Ids" >> beam.Map(
             lambda m: (m["article_id"], m["text"], m["entity_id"] == assad, m["name"])),
             equal_to([

@@ -16,12 +16,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import FIXTURES, SEEDS
 from httpserver import serve
 
-from pipeline.records import RawDocument
 from transforms.failures import ERRORS, MAIN, BadInput
 from transforms.fetch import HttpSettings, check_public_host
+from transforms.records import RawDocument
 from transforms.sources import (
+    FeedSettings,
     FetchFeed,
     ReadSources,
+    SourceSettings,
     decode_text,
     feed_documents,
     input_kind,
@@ -117,7 +119,7 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
     with TestPipeline() as p:
         nothing = p | "NothingWritten" >> beam.Create([])
         read = {"existing_ids": nothing, "feed_state": nothing} | ReadSources(
-            patterns, [], HTTP, NOW)
+            SourceSettings(tuple(patterns), (), HTTP), NOW)
         documents = tuple(read["documents"].values()) | "AllDocuments" >> beam.Flatten()
         errors = read["errors"]
         assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([
@@ -138,10 +140,10 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
 def test_feed_over_http_from_local_server() -> None:
     routes = {"/feed.xml": (200, "application/rss+xml", RSS),
               "/gone.xml": (404, "text/plain", b"not here")}
-    summaries = {"url": "", "name": "world", "fetch_pages": False, "max_items": 0}
+    summaries = {"name": "world", "fetch_pages": False, "max_items": 0}
     with serve(routes) as server:
         allowed = FetchFeed(HTTP, NOW)
-        outputs = list(allowed.process({**summaries, "url": f"{server.base}/feed.xml"}, {}))
+        outputs = list(allowed.process(FeedSettings(f"{server.base}/feed.xml", **summaries), {}))
         documents = [o for o in outputs if isinstance(o, RawDocument)]
         assert [d.url for d in documents] == ["https://news.example.org/world/storm-schools",
                                               "https://news.example.org/world/rates-hold"]
@@ -149,12 +151,12 @@ def test_feed_over_http_from_local_server() -> None:
         state = [o.value for o in outputs if getattr(o, "tag", None) == "feed_state"]
         assert state[0]["url"] == f"{server.base}/feed.xml" and len(
             state[0]["content_sha256"]) == 64
-        missing = list(allowed.process({**summaries, "url": f"{server.base}/gone.xml"}, {}))
+        missing = list(allowed.process(FeedSettings(f"{server.base}/gone.xml", **summaries), {}))
         assert [(o.tag, o.value.error_type) for o in missing] == [(ERRORS, "FetchError")]
         assert "HTTP 404" in missing[0].value.message
         private = dataclasses.replace(HTTP, allow_private_hosts=False)
         refused = list(FetchFeed(private, NOW).process(
-            {**summaries, "url": f"{server.base}/feed.xml"}, {}))
+            FeedSettings(f"{server.base}/feed.xml", **summaries), {}))
         assert [o.tag for o in refused] == [ERRORS]
         assert "--allow-private-hosts" in refused[0].value.message
         assert server.hits["/feed.xml"] == 1  # the refused fetch never reached the server

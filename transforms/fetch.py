@@ -12,10 +12,10 @@ import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from transforms.failures import BadInput
+from transforms.settings import check_above, check_at_least
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -27,6 +27,8 @@ class FetchError(BadInput):
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """Config `http.*`, with `limits.max_input_bytes` (max_bytes) and `allow_private_hosts`."""
+
     connect_timeout_s: float
     read_timeout_s: float
     retries: int
@@ -40,10 +42,14 @@ class HttpSettings:
     per_host_concurrency: int
     respect_robots: bool
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> HttpSettings:
-        return cls(max_bytes=config["limits"]["max_input_bytes"],
-                   allow_private_hosts=config["allow_private_hosts"], **config["http"])
+    def __post_init__(self) -> None:
+        for key in ("connect_timeout_s", "read_timeout_s"):
+            check_above(f"http.{key}", getattr(self, key), 0)
+        for key in ("retries", "backoff_s", "max_backoff_s", "max_redirects",
+                    "politeness_delay_s"):
+            check_at_least(f"http.{key}", getattr(self, key), 0)
+        check_at_least("http.per_host_concurrency", self.per_host_concurrency, 1)
+        check_at_least("limits.max_input_bytes", self.max_bytes, 1)
 
 
 @dataclass(frozen=True)

@@ -2,66 +2,45 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Any
 
 import apache_beam as beam
 import lxml.html
 
-from pipeline.records import Article, RawDocument, utc_datetime
+from transforms import metrics
+from transforms.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.records import Article, RawDocument, article_id_for, utc_datetime
+from transforms.settings import check_above
+from transforms.text import PARAGRAPH_BREAK, text_paragraphs
 
 STAGE = "parse"
-PARAGRAPH_BREAK = "\n\n"
-_BLANK_LINES = re.compile(r"\n\s*\n")
-_SENTENCE_END = re.compile(r"[.!?:;\"'”’)\]]\s*$")
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _FULL_PAGE = re.compile(r"<\s*(html|body)\b", re.I)
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcaption)\b[^>]*>", re.I)
-_TRACKING_PARAM = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 
 
-def normalize_url(url: str) -> str:
-    """A URL as an identity: lower-case scheme and host, no fragment, no tracking parameters."""
-    parts = urlsplit(url.strip())
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING_PARAM.match(k)])
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+@dataclass(frozen=True)
+class ParseSettings:
+    """Config `extraction.*` (trafilatura's options) and `limits.extraction_timeout_s`."""
 
+    timeout_s: float = 10.0
+    favor_precision: bool = True
+    favor_recall: bool = False
+    include_comments: bool = False
+    include_tables: bool = True
 
-def article_id_for(document: RawDocument, url: str | None) -> str:
-    """Deterministic id: from the normalised URL when known, else from the record's identity
-    (feed entry id) or its whitespace-normalised content."""
-    if url:
-        key = "url\0" + normalize_url(url)
-    elif document.identity:
-        key = "entry\0" + document.identity
-    else:
-        key = "content\0" + " ".join(document.content.split())
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    def __post_init__(self) -> None:
+        check_above("limits.extraction_timeout_s", self.timeout_s, 0)
 
-
-def text_paragraphs(text: str) -> list[str]:
-    """Non-empty lines as paragraphs; a hard-wrapped line (previous line open, this one starting
-    lower-case) joins the line before it."""
-    paragraphs: list[str] = []
-    for block in _BLANK_LINES.split(text.replace("\r\n", "\n").replace("\r", "\n")):
-        previous_open = False
-        for raw_line in block.split("\n"):
-            line = " ".join(raw_line.split())
-            if not line:
-                continue
-            if previous_open and paragraphs and line[0].islower():
-                paragraphs[-1] = f"{paragraphs[-1]} {line}"
-            else:
-                paragraphs.append(line)
-            previous_open = not _SENTENCE_END.search(paragraphs[-1])
-    return paragraphs
+    def extract_options(self) -> dict[str, bool]:
+        """The keyword arguments for trafilatura.bare_extraction."""
+        return {"favor_precision": self.favor_precision, "favor_recall": self.favor_recall,
+                "include_comments": self.include_comments,
+                "include_tables": self.include_tables}
 
 
 def fragment_paragraphs(html: str) -> list[str]:
@@ -94,7 +73,7 @@ def parse_text(document: RawDocument) -> Article:
     )
 
 
-def parse_html(document: RawDocument, extract_options: dict) -> Article:
+def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Article:
     import trafilatura  # heavy import, only where it is used
 
     extracted = None
@@ -123,38 +102,36 @@ def parse_html(document: RawDocument, extract_options: dict) -> Article:
     )
 
 
+def parse_html_job(job: tuple[RawDocument, dict[str, Any]]) -> Article:
+    """parse_html with one argument, as the extraction process is called."""
+    return parse_html(*job)
+
+
 class ParseDocument(StageDoFn):
-    """Parses one document; an HTML extraction that runs past the deadline becomes an errors
-    row and the run moves on (the abandoned extraction finishes in the background)."""
+    """Parses one document. HTML extraction runs in a child process with a deadline: a page
+    that runs past it becomes an errors row, and its extraction is killed, so it uses no more
+    CPU and the pages after it are not slowed."""
 
     stage = STAGE
 
-    def __init__(self, extract_options: dict, timeout_s: float) -> None:
-        self.extract_options = extract_options
-        self.timeout_s = timeout_s
-        self._pool: ThreadPoolExecutor | None = None
-
-    def setup(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+    def __init__(self, settings: ParseSettings) -> None:
+        self.settings = settings
+        self.extraction = CallWithDeadline(parse_html_job)
+        self.records = metrics.counter(metrics.RECORDS)
 
     def teardown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.extraction.stop()
 
     def _parse_html_in_time(self, document: RawDocument) -> Article:
-        if self._pool is None:
-            self.setup()
-        future = self._pool.submit(parse_html, document, self.extract_options)
         try:
-            return future.result(timeout=self.timeout_s)
-        except FutureTimeout:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
-            raise BadInput(f"extraction took longer than limits.extraction_timeout_s="
-                           f"{self.timeout_s:g} s") from None
+            return self.extraction.call((document, self.settings.extract_options()),
+                                        self.settings.timeout_s)
+        except DeadlineExceeded:
+            raise DeadlineExceeded(f"extraction took longer than limits.extraction_timeout_s="
+                                   f"{self.settings.timeout_s:g} s") from None
 
     def handle(self, document: RawDocument) -> Iterator[Article]:
-        beam.metrics.Metrics.counter("newsbeam", "records").inc()
+        self.records.inc()
         if document.kind == "html":
             article = self._parse_html_in_time(document)
         else:
@@ -171,13 +148,14 @@ class ParseArticles(beam.PTransform):
     articles are flattened: raw pages never wait in a runner's buffer, so memory does not
     grow with the number of pages."""
 
-    def __init__(self, extract_options: dict, timeout_s: float) -> None:
+    def __init__(self, settings: ParseSettings) -> None:
         super().__init__()
-        self.parser = ParseDocument(extract_options, timeout_s)
+        self.settings = settings
 
     def expand(self, documents: dict[str, beam.PCollection]
                ) -> tuple[beam.PCollection, beam.PCollection]:
-        parsed = [apply_stage(pcoll, f"Parse{origin.title().replace('_', '')}", self.parser)
+        parsed = [apply_stage(pcoll, f"Parse{origin.title().replace('_', '')}",
+                              ParseDocument(self.settings))
                   for origin, pcoll in documents.items()]
         return (tuple(articles for articles, _ in parsed) | "AllArticles" >> beam.Flatten(),
                 tuple(errors for _, errors in parsed) | "AllParseErrors" >> beam.Flatten())

@@ -15,9 +15,10 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from pipeline.records import EntityMention
-from transforms.entities import PERSON, NameNormalizer, entity_id_for
-from transforms.write import read_parquet_rows, schema_row, write_parquet
+from transforms.layout import OutputLayout
+from transforms.names import PERSON, NameNormalizer, entity_id_for
+from transforms.parquet_io import read_parquet_rows, schema_row, write_parquet
+from transforms.records import EntityMention
 
 
 def _surname_claim(mention: EntityMention) -> Iterator[tuple[str, tuple[str, str]]]:
@@ -101,10 +102,12 @@ class ResolveEntities(beam.PTransform):
     names need is counted per spelling as it comes (combined before any grouping), so memory
     grows with the number of entities and spellings, not with the number of mentions."""
 
-    def __init__(self, normalizer: NameNormalizer, scratch: str) -> None:
+    def __init__(self, normalizer: NameNormalizer, layout: OutputLayout) -> None:
+        """`normalizer`: the entities stage's (EntitySettings.normalizer), so both stages key
+        names alike; `layout`: where the run's scratch files go."""
         super().__init__()
         self.normalizer = normalizer
-        self.scratch = scratch
+        self.scratch = layout.scratch_prefix("entities")
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         mentions = inputs["mentions"]

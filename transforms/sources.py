@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,11 +19,12 @@ from apache_beam import pvalue
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.records import RawDocument, utc_datetime
-from transforms.dedupe import not_yet_written
+from transforms import metrics
 from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
 from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
-from transforms.parse import article_id_for
+from transforms.history import SkipWritten
+from transforms.records import RawDocument, article_id_for, utc_datetime
+from transforms.settings import check_at_least
 
 STAGE = "sources"
 KIND_BY_SUFFIX = {
@@ -35,6 +36,41 @@ KIND_BY_SUFFIX = {
     ".atom": "feed",
     ".json": "feed",
 }
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """One `feeds` entry: where, a name for it, whether each new entry's page is fetched,
+    and how many entries a run takes (0: all)."""
+
+    url: str
+    name: str = ""
+    fetch_pages: bool = True
+    max_items: int = 0
+
+    def __post_init__(self) -> None:
+        check_at_least(f"feeds entry {self.url!r}: max_items", self.max_items, 0)
+        if not self.name:
+            object.__setattr__(self, "name", self.url)
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Config `inputs`, `feeds` and, through `http`, `http.*`, `limits.max_input_bytes` and
+    `allow_private_hosts`. Feed files are read like inputs; only feed URLs are fetched."""
+
+    inputs: tuple[str, ...]
+    feeds: tuple[FeedSettings, ...]
+    http: HttpSettings
+
+    @property
+    def patterns(self) -> list[str]:
+        """Globs to read: the inputs, and the feeds that are files."""
+        return list(self.inputs) + [f.url for f in self.feeds if not is_url(f.url)]
+
+    @property
+    def feed_urls(self) -> list[FeedSettings]:
+        return [f for f in self.feeds if is_url(f.url)]
 
 
 def input_kind(path: str) -> str:
@@ -165,9 +201,10 @@ class ReadInputFile(StageDoFn):
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
+        self.inputs = metrics.counter(metrics.INPUTS)
 
     def handle(self, readable: fileio.ReadableFile) -> Iterator[Any]:
-        beam.metrics.Metrics.counter("newsbeam", "inputs").inc()
+        self.inputs.inc()
         path = readable.metadata.path
         kind = input_kind(path)
         with readable.open() as stream:  # compression detected from the name (.gz)
@@ -193,15 +230,16 @@ class FetchFeed(ReadInputFile):
         self.settings = settings
         self.checked_at = checked_at
         self.client: HttpClient | None = None
+        self.unchanged = metrics.counter(metrics.FEEDS_UNCHANGED)
 
     def setup(self) -> None:
         self.client = HttpClient(self.settings)
 
-    def handle(self, feed: dict[str, Any], state: dict[str, dict[str, Any]]) -> Iterator[Any]:
-        beam.metrics.Metrics.counter("newsbeam", "inputs").inc()
+    def handle(self, feed: FeedSettings, state: dict[str, dict[str, Any]]) -> Iterator[Any]:
+        self.inputs.inc()
         if self.client is None:
             self.setup()
-        url, previous = feed["url"], state.get(feed["url"])
+        url, previous = feed.url, state.get(feed.url)
         headers = {}
         if previous and previous.get("etag"):
             headers["If-None-Match"] = previous["etag"]
@@ -209,7 +247,7 @@ class FetchFeed(ReadInputFile):
             headers["If-Modified-Since"] = previous["last_modified"]
         response = self.client.get(url, headers)
         if response.status == 304:
-            beam.metrics.Metrics.counter("newsbeam", "feeds_unchanged").inc()
+            self.unchanged.inc()
             return
         digest = hashlib.sha256(response.body).hexdigest()
         yield pvalue.TaggedOutput("feed_state", {
@@ -217,11 +255,11 @@ class FetchFeed(ReadInputFile):
             "last_modified": response.headers.get("last-modified"),
             "content_sha256": digest, "checked_at": self.checked_at})
         if previous and previous.get("content_sha256") == digest:
-            beam.metrics.Metrics.counter("newsbeam", "feeds_unchanged").inc()
+            self.unchanged.inc()
             return
-        items = self._entries(url, response.body, pages_follow=feed["fetch_pages"])
-        for item in itertools.islice(items, feed["max_items"] or None):
-            if isinstance(item, RawDocument) and feed["fetch_pages"] and item.url:
+        items = self._entries(url, response.body, pages_follow=feed.fetch_pages)
+        for item in itertools.islice(items, feed.max_items or None):
+            if isinstance(item, RawDocument) and feed.fetch_pages and item.url:
                 yield pvalue.TaggedOutput("needs_page", item)
             else:
                 yield item
@@ -248,6 +286,9 @@ class FetchPages(StageDoFn):
     def setup(self) -> None:
         self.client = HttpClient(self.settings)
         self.robots = RobotsRules(self.client)
+
+    def records_in(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> int:
+        return len(list(grouped[1]))
 
     def handle(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> Iterator[Any]:
         _, entries = grouped
@@ -286,19 +327,17 @@ class ReadSources(beam.PTransform):
     'feed_state': this run's rows (None when the run reads no feed URLs)}.
 
     Files by glob; feeds by URL; for feeds that ask for it, each new entry's full page
-    (entries already in the output are not fetched again)."""
+    (entries already in the output are not fetched again). `checked_at`: the run's time,
+    written with each feed's state."""
 
-    def __init__(self, patterns: list[str], feeds: list[dict[str, Any]], settings: HttpSettings,
-                 checked_at: datetime) -> None:
+    def __init__(self, settings: SourceSettings, checked_at: datetime) -> None:
         super().__init__()
-        self.patterns = patterns
-        self.feeds = feeds
         self.settings = settings
         self.checked_at = checked_at
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         pipeline = inputs["existing_ids"].pipeline
-        patterns = pipeline | "InputPatterns" >> beam.Create(self.patterns)
+        patterns = pipeline | "InputPatterns" >> beam.Create(self.settings.patterns)
         matches, match_errors = apply_stage(patterns, "MatchFiles", MatchInputs())
         files = (
             matches
@@ -306,12 +345,12 @@ class ReadSources(beam.PTransform):
             | "OpenFiles" >> fileio.ReadMatches()
         )
         file_documents, read_errors = apply_stage(
-            files, "ReadFiles", ReadInputFile(self.settings.max_bytes))
+            files, "ReadFiles", ReadInputFile(self.settings.http.max_bytes))
 
         documents = {"files": file_documents}
         errors = [match_errors, read_errors]
         feed_state = None
-        if self.feeds:  # a run without feed URLs builds none of the feed steps
+        if self.settings.feed_urls:  # a run without feed URLs builds none of the feed steps
             feed_documents, feed_errors, feed_state = self.read_feeds(pipeline, inputs)
             documents.update(feed_documents)
             errors += feed_errors
@@ -328,11 +367,12 @@ class ReadSources(beam.PTransform):
             inputs["feed_state"]
             | "StateByUrl" >> beam.Map(lambda row: (row["url"], row))
             | "LatestState" >> beam.CombinePerKey(latest_state))
+        http = self.settings.http
         feeds = (
             pipeline
-            | "Feeds" >> beam.Create(self.feeds)
+            | "Feeds" >> beam.Create(self.settings.feed_urls)
             | "SpreadFeeds" >> beam.Reshuffle()
-            | "FetchFeeds" >> beam.ParDo(FetchFeed(self.settings, self.checked_at), state)
+            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.checked_at), state)
             .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
         new_entries = (
@@ -340,15 +380,14 @@ class ReadSources(beam.PTransform):
              | "KeyEntryById" >> beam.Map(lambda e: (article_id_for(e, e.url), e)),
              "existing": inputs["existing_ids"] | "KeyWrittenId" >> beam.Map(lambda i: (i, None))}
             | "GroupEntriesById" >> beam.CoGroupByKey()
-            | "NotWrittenYet" >> beam.FlatMap(
-                lambda grouped: not_yet_written(list(grouped[1]["entries"]), grouped[1]))
+            | "NotWrittenYet" >> beam.ParDo(SkipWritten("entries"))
         )
-        shards = self.settings.per_host_concurrency
+        shards = http.per_host_concurrency
         pages, page_errors = apply_stage(
             new_entries
             | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
             | "GroupByHost" >> beam.GroupByKey(),
-            "FetchPages", FetchPages(self.settings))
+            "FetchPages", FetchPages(http))
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
         return ({"feed_entries": feeds[MAIN], "pages": pages}, [feeds[ERRORS], page_errors],

@@ -4,27 +4,20 @@ with a score in [0, 1], plus the article's key phrases."""
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 
-from pipeline.config import choose
-from pipeline.records import Article, TopicScore
 from transforms.failures import StageDoFn, apply_stage
+from transforms.records import Article, TopicScore
+from transforms.settings import check_above, check_at_least, check_between, choose
+from transforms.text import PARAGRAPH_BREAK
+from transforms.text import tokens as _tokens
 
 STAGE = "topics"
-# A word, with inner apostrophes, dots and hyphens ("Archyde.com", "semi-final", "women's").
-_TOKEN = re.compile(r"\w+(?:['’.-]\w+)*")
-# A phrase never crosses punctuation or a line break (a dot inside a word is not a break).
-_PHRASE_CHUNK = re.compile(r"(?:[^,;:!?()\[\]{}\"“”‘’«»|/–—\n.]|\.(?=\S))+")
-
-
-def _tokens(text: str) -> list[str]:
-    return [t.replace("’", "'") for t in _TOKEN.findall(text)]
 
 
 @dataclass(frozen=True)
@@ -112,15 +105,39 @@ class TopicLexicon:
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    min_score: float
-    max_topics: int
-    title_weight: float  # a keyword in the headline counts this many times
-    lead_weight: float  # ... in the first paragraphs
-    lead_paragraphs: int
-    repeats_counted: int  # one keyword counts at most this many times (breadth over repetition)
-    evidence_scale: float  # hits at which confidence reaches 1 - 1/e
-    max_subtopics: int
-    name_weight: float  # a case_keywords hit (a proper name) counts this many times
+    """Config `topics.min_score`, `topics.max_topics` and `topics.scoring.*`."""
+
+    min_score: float = 0.15
+    max_topics: int = 3
+    title_weight: float = 3.0  # a keyword in the headline counts this many times
+    lead_weight: float = 1.5  # ... in the first paragraphs
+    lead_paragraphs: int = 2
+    repeats_counted: int = 3  # one keyword counts at most this many times (breadth)
+    evidence_scale: float = 6.0  # hits at which confidence reaches 1 - 1/e
+    max_subtopics: int = 2
+    name_weight: float = 2.0  # a case_keywords hit (a proper name) counts this many times
+
+    def __post_init__(self) -> None:
+        check_between("topics.min_score", self.min_score, 0.0, 1.0)
+        check_at_least("topics.max_topics", self.max_topics, 1)
+        for key in ("title_weight", "lead_weight", "name_weight", "lead_paragraphs",
+                    "max_subtopics"):
+            check_at_least(f"topics.scoring.{key}", getattr(self, key), 0)
+        check_at_least("topics.scoring.repeats_counted", self.repeats_counted, 1)
+        check_above("topics.scoring.evidence_scale", self.evidence_scale, 0)
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """Config `topics.*` but the key phrases: the backend, its lexicon (the loaded file) and
+    how evidence is scored."""
+
+    lexicon: dict[str, Any]
+    backend: str = "lexicon_topics"
+    scoring: ScoringSettings = ScoringSettings()
+
+    def __post_init__(self) -> None:
+        choose(TOPIC_BACKENDS, self.backend, "topics.backend")
 
 
 def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
@@ -131,7 +148,7 @@ def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
 
     A subtopic's hit is evidence for its parent too (the taxonomy's broader relation: an
     article on diplomacy is about politics); a place in the text counts once per topic."""
-    paragraphs = text.split("\n\n")
+    paragraphs = text.split(PARAGRAPH_BREAK)
     parts = ((title or "", settings.title_weight),
              ("\n".join(paragraphs[:settings.lead_paragraphs]), settings.lead_weight),
              ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
@@ -187,120 +204,15 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     return result
 
 
-def _is_sublist(inner: tuple[str, ...], outer: tuple[str, ...]) -> bool:
-    return any(outer[i:i + len(inner)] == inner for i in range(len(outer) - len(inner) + 1))
-
-
-def keyphrases(title: str | None, text: str, stopwords: frozenset[str],
-               limit: int) -> list[str]:
-    """Unsupervised key phrases (RAKE-like): 1-3 word stretches of the runs of content words
-    between stop words and punctuation, scored by frequency x length, with a bonus for the
-    headline and the first paragraph. A phrase needs two mentions (a lone common word three),
-    and one that contains or sits inside a better one is dropped. Shown in their most common
-    casing."""
-    document = f"{title or ''}\n{text}"
-    lead_end = len(title or "") + 1 + len(text.split("\n\n", 1)[0])
-    counts: Counter[tuple[str, ...]] = Counter()
-    casings: Counter[tuple[tuple[str, ...], str]] = Counter()
-    proper: set[tuple[str, ...]] = set()
-    early: set[tuple[str, ...]] = set()
-    for chunk in _PHRASE_CHUNK.finditer(document):
-        in_lead = chunk.start() < lead_end
-        for run in _content_runs(_TOKEN.findall(chunk.group()), stopwords):
-            folded = [w.casefold() for w in run]
-            long = [len(w) > 2 for w in run]
-            upper = [w[0].isupper() for w in run]
-            for size in range(1, min(len(run), 3) + 1):
-                for i in range(len(run) - size + 1):
-                    if not any(long[i:i + size]):
-                        continue
-                    key = tuple(folded[i:i + size])
-                    counts[key] += 1
-                    casings[(key, " ".join(run[i:i + size]))] += 1
-                    if any(upper[i:i + size]):
-                        proper.add(key)
-                    if in_lead:
-                        early.add(key)
-
-    def score(key: tuple[str, ...]) -> float:
-        length = {1: 1.0, 2: 2.0}.get(len(key), 2.5)
-        return counts[key] * length * (1.5 if key in early else 1.0) * (
-            1.0 if key in proper or len(key) > 1 else 0.7)
-
-    # a phrase needs two mentions, a lone common word three
-    candidates = [key for key, n in counts.items()
-                  if n >= (3 if len(key) == 1 and key not in proper else 2)]
-    chosen: list[tuple[str, ...]] = []
-    for key in sorted(candidates, key=lambda k: (-score(k), k)):
-        if any(_is_sublist(key, other) or _is_sublist(other, key) for other in chosen):
-            continue
-        chosen.append(key)
-        if len(chosen) == limit:
-            break
-    return _most_common_casings(casings, chosen)
-
-
-def _content_runs(words: list[str], stopwords: frozenset[str]) -> Iterator[list[str]]:
-    """The runs of content words between stop words and numbers."""
-    run: list[str] = []
-    for word in words:
-        if word.casefold() not in stopwords and not word.isdigit():
-            run.append(word)
-        elif run:
-            yield run
-            run = []
-    if run:
-        yield run
-
-
-def _most_common_casings(casings: Counter[tuple[tuple[str, ...], str]],
-                         keys: list[tuple[str, ...]]) -> list[str]:
-    """How the text most often writes each key (ties: the first seen)."""
-    best: dict[tuple[str, ...], tuple[int, str]] = dict.fromkeys(keys, (0, ""))
-    for (key, written), count in casings.items():
-        if key in best and count > best[key][0]:
-            best[key] = (count, written)
-    return [best[key][1] for key in keys]
-
-
-class AddKeyphrases(StageDoFn):
-    """The article with its key phrases, found once before the branches so the article row
-    needs nothing from them (no join holding every article's text)."""
-
-    stage = STAGE
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.stopwords: frozenset[str] = frozenset()
-
-    def setup(self) -> None:
-        from spacy.lang.en.stop_words import STOP_WORDS  # a word list; no model is loaded
-
-        self.stopwords = frozenset(STOP_WORDS) | {"said", "says", "told", "mr", "mrs", "ms"}
-
-    def handle(self, article: Article) -> Iterator[Article]:
-        if not self.stopwords:
-            self.setup()
-        phrases = keyphrases(article.title, article.text, self.stopwords, self.limit)
-        yield replace(article, keyphrases=tuple(phrases))
-
-
 class LexiconTopics(StageDoFn):
     """A transparent labeller: weighted keyword evidence per IPTC Media Topic, from the
     taxonomy's definitions and general news vocabulary (configs/topics.yaml)."""
 
     stage = STAGE
 
-    def __init__(self, lexicon: dict[str, Any], settings: ScoringSettings) -> None:
-        self.lexicon = TopicLexicon.from_config(lexicon, settings.name_weight)
-        self.settings = settings
-
-    @classmethod
-    def from_config(cls, topics: dict[str, Any]) -> LexiconTopics:
-        scoring = topics["scoring"]
-        settings = ScoringSettings(min_score=topics["min_score"],
-                                   max_topics=topics["max_topics"], **scoring)
-        return cls(topics["lexicon"], settings)
+    def __init__(self, settings: TopicSettings) -> None:
+        self.lexicon = TopicLexicon.from_config(settings.lexicon, settings.scoring.name_weight)
+        self.settings = settings.scoring
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
@@ -317,21 +229,9 @@ TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}
 class ExtractTopics(beam.PTransform):
     """Articles -> (TopicScores, ErrorRecords)."""
 
-    def __init__(self, topics: dict[str, Any]) -> None:
+    def __init__(self, settings: TopicSettings) -> None:
         super().__init__()
-        self.labeller = choose(TOPIC_BACKENDS, topics["backend"], "topics.backend").from_config(
-            topics)
+        self.labeller = choose(TOPIC_BACKENDS, settings.backend, "topics.backend")(settings)
 
     def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
         return apply_stage(articles, "ScoreTopics", self.labeller)
-
-
-class KeyPhrases(beam.PTransform):
-    """Articles -> (Articles with `keyphrases`, ErrorRecords)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def expand(self, articles: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        return apply_stage(articles, "FindKeyphrases", AddKeyphrases(self.limit))

@@ -1,10 +1,16 @@
-"""The record types that travel between stages (one type per hand-off, no positional tuples)."""
+"""The record types that travel between stages (one type per hand-off, no positional tuples),
+and the identity of an article."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PARAM = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,24 @@ def utc_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def normalize_url(url: str) -> str:
+    """A URL as an identity: lower-case scheme and host, no fragment, no tracking parameters."""
+    parts = urlsplit(url.strip())
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not _TRACKING_PARAM.match(k)])
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
+
+
+def article_id_for(document: RawDocument, url: str | None) -> str:
+    """Deterministic id: from the normalised URL when known, else from the record's identity
+    (feed entry id) or its whitespace-normalised content."""
+    if url:
+        key = "url\0" + normalize_url(url)
+    elif document.identity:
+        key = "entry\0" + document.identity
+    else:
+        key = "content\0" + " ".join(document.content.split())
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,63 @@
+"""Where a run's files go under OUTPUT: the datasets, the run's staging folder (readers skip
+folders starting with "_"), its scratch files and its manifest. Every path is made here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """The output of one run: `root` (config `output`), the run's start time and whether
+    datasets are Hive-partitioned by ingest date (config `partition_by_date`)."""
+
+    root: str
+    run_time: datetime
+    partition_by_date: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", self.root.rstrip("/") or "/")
+
+    @property
+    def stamp(self) -> str:
+        return f"{self.run_time:%Y%m%dT%H%M%S%fZ}"
+
+    def dataset(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def dataset_files(self, name: str) -> str:
+        """A glob of every Parquet file a dataset holds."""
+        return f"{self.dataset(name)}/**.parquet"
+
+    @property
+    def staging(self) -> str:
+        """Where the run writes before it commits."""
+        return f"{self.root}/_staging/run-{self.stamp}"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.staging}/{MANIFEST}"
+
+    def staged_prefix(self, name: str) -> str:
+        """Prefix of the run's files of a dataset, inside the staging folder."""
+        folder = f"{self.staging}/{name}"
+        if self.partition_by_date:
+            folder += f"/ingest_date={self.run_time:%Y-%m-%d}"
+        return f"{folder}/part-{self.stamp}"
+
+    def scratch_prefix(self, name: str) -> str:
+        """Files the run writes for itself to read back later (never committed, deleted with
+        the staging folder)."""
+        return f"{self.staging}/_scratch/{name}/part"
+
+    def relative_to_staging(self, path: str) -> str:
+        return path[len(self.staging) + 1:]
+
+    def staged(self, relative: str) -> str:
+        return f"{self.staging}/{relative}"
+
+    def committed(self, relative: str) -> str:
+        return f"{self.root}/{relative}"

@@ -1,0 +1,65 @@
+"""Every counter newsbeam reports, named once: the stages count with them, the run summary and
+the failure limit read them back, and a runner's UI (Dataflow's too) shows the same names."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+
+NAMESPACE = "newsbeam"
+INPUTS = "inputs"  # files and feed URLs read
+RECORDS = "records"  # documents that reached parsing (a feed holds many)
+FEEDS_UNCHANGED = "feeds_unchanged"  # feeds answering 304, or with the same body as last run
+SKIPPED_EXISTING = "skipped_existing"  # articles the output already holds
+DROPPED_TOO_SHORT = "dropped.too_short"  # articles with fewer than min_words left
+ARTICLES_WRITTEN = "articles_written"
+_ERRORS = "errors."  # + stage: records a stage sent to errors/
+_SEEN = "seen."  # + stage: records a stage was given
+_UNEXPECTED = "unexpected."  # + stage.ExceptionType at file:line: bugs, not bad input
+
+
+def errors_of(stage: str) -> str:
+    return f"{_ERRORS}{stage}"
+
+
+def seen_by(stage: str) -> str:
+    return f"{_SEEN}{stage}"
+
+
+def unexpected_in(stage: str, error_type: str, raised_at: str) -> str:
+    """One counter per stage, exception type and place: the name says where to look."""
+    return f"{_UNEXPECTED}{stage}.{error_type} at {raised_at}"
+
+
+def counter(name: str) -> Any:
+    """A counter to create once per DoFn (in __init__ or setup), not per element."""
+    return beam.metrics.Metrics.counter(NAMESPACE, name)
+
+
+def totals(result: Any) -> Counter[str]:
+    """Every newsbeam counter of a finished run, summed over steps (committed values where the
+    runner has them)."""
+    summed: Counter[str] = Counter()
+    query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for found in query["counters"]:
+        value = found.committed if found.committed is not None else found.attempted
+        summed[found.key.metric.name] += value or 0
+    return summed
+
+
+def errors_by_stage(counts: Counter[str]) -> dict[str, int]:
+    return {name.removeprefix(_ERRORS): n for name, n in sorted(counts.items())
+            if name.startswith(_ERRORS) and n}
+
+
+def unexpected_by_stage(counts: Counter[str]) -> dict[str, Counter[str]]:
+    """stage -> {"ExceptionType at file:line": count} of the unexpected failures."""
+    found: dict[str, Counter[str]] = {}
+    for name, n in sorted(counts.items()):
+        if name.startswith(_UNEXPECTED) and n:
+            stage, what = name.removeprefix(_UNEXPECTED).split(".", 1)
+            found.setdefault(stage, Counter())[what] += n
+    return found
