@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipeline.config import ConfigError, load_config
+from pipeline.config import DATA_FILE_KEYS, ConfigError, load_config, run_settings
 
 
 def test_defaults_load_with_data_files() -> None:
@@ -70,4 +73,70 @@ def test_bad_feed_entries_say_what_to_fix(tmp_path: Path, feeds: str, message: s
     user = tmp_path / "feeds.yaml"
     user.write_text(f"feeds: {feeds}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
+        load_config(str(user))
+
+
+def _leaves(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of the defaults; the data files a key names count as one value."""
+    found = []
+    for key, value in tree.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and path not in DATA_FILE_KEYS:
+            found += _leaves(value, path)
+        else:
+            found.append(path)
+    return found
+
+
+def _changed(value: Any) -> Any:
+    """Another value of the same kind, within every key's valid range."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1 if isinstance(value, int) else value / 2
+    if isinstance(value, str):
+        return value + "-changed"
+    if isinstance(value, list):
+        return value[:-1] if value else [{"url": "feeds.xml", "name": "feeds.xml",
+                                          "fetch_pages": True, "max_items": 0}]
+    # a data file with one entry fewer in its first list, or one key fewer
+    first_list = next((key for key, inner in value.items() if isinstance(inner, list)), None)
+    if first_list is not None:
+        return {**value, first_list: value[first_list][:-1]}
+    return dict(list(value.items())[:-1])
+
+
+def test_every_default_key_maps_to_a_setting(config: dict[str, Any]) -> None:
+    """Changing any one key of configs/default.yaml changes the stages' settings (or, for a
+    backend name, is refused naming that key): no key is read by nothing."""
+    default = run_settings(config)
+    leaves = _leaves(config)
+    assert len(leaves) > 40
+    for path in leaves:
+        changed = copy.deepcopy(config)
+        parent = changed
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = _changed(parent[path[-1]])
+        name = ".".join(path)
+        if path[-1] == "backend":
+            with pytest.raises(ConfigError, match=f"unknown {name} "):
+                run_settings(changed)
+        else:
+            assert run_settings(changed) != default, name
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("limits: {extraction_timeout_s: 0}\n", "'limits.extraction_timeout_s' must be > 0"),
+    ("http: {per_host_concurrency: 0}\n", "'http.per_host_concurrency' must be >= 1"),
+    ("topics: {scoring: {evidence_scale: 0}}\n", "'topics.scoring.evidence_scale' must be > 0"),
+    ("limits: {max_unexpected_failure_share: 2}\n",
+     "'limits.max_unexpected_failure_share' must be between 0 and 1"),
+    ("feeds: [{url: 'http://a.example/f', max_items: -1}]\n", "max_items' must be >= 0"),
+    ("entities: {backend: bert}\n", "unknown entities.backend 'bert'; valid choices: spacy_ner"),
+])
+def test_values_out_of_range_name_their_key(tmp_path: Path, text: str, message: str) -> None:
+    user = tmp_path / "bad.yaml"
+    user.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(str(user))

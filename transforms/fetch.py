@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 from transforms.failures import BadInput
-from transforms.settings import check_above, check_at_least
+from transforms.settings import check_at_least, check_fields
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -43,12 +43,10 @@ class HttpSettings:
     respect_robots: bool
 
     def __post_init__(self) -> None:
-        for key in ("connect_timeout_s", "read_timeout_s"):
-            check_above(f"http.{key}", getattr(self, key), 0)
-        for key in ("retries", "backoff_s", "max_backoff_s", "max_redirects",
-                    "politeness_delay_s"):
-            check_at_least(f"http.{key}", getattr(self, key), 0)
-        check_at_least("http.per_host_concurrency", self.per_host_concurrency, 1)
+        check_fields(self, "http", above={"connect_timeout_s": 0, "read_timeout_s": 0},
+                     at_least={"retries": 0, "backoff_s": 0, "max_backoff_s": 0,
+                               "max_redirects": 0, "politeness_delay_s": 0,
+                               "per_host_concurrency": 1})
         check_at_least("limits.max_input_bytes", self.max_bytes, 1)
 
 

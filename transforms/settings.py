@@ -27,6 +27,15 @@ def check_above(key: str, value: float, low: float) -> None:
         raise ConfigError(f"config key {key!r} must be > {low:g}, got {value!r}")
 
 
+def check_fields(settings: object, section: str, at_least: dict[str, float] | None = None,
+                 above: dict[str, float] | None = None) -> None:
+    """Range checks of a settings object's fields, each named `section.field` in errors."""
+    for field, low in (at_least or {}).items():
+        check_at_least(f"{section}.{field}", getattr(settings, field), low)
+    for field, low in (above or {}).items():
+        check_above(f"{section}.{field}", getattr(settings, field), low)
+
+
 def check_between(key: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ConfigError(f"config key {key!r} must be between {low:g} and {high:g}, "

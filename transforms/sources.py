@@ -24,7 +24,7 @@ from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
 from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
 from transforms.history import SkipWritten
 from transforms.records import RawDocument, article_id_for, utc_datetime
-from transforms.settings import check_at_least
+from transforms.settings import ConfigError
 
 STAGE = "sources"
 KIND_BY_SUFFIX = {
@@ -49,7 +49,9 @@ class FeedSettings:
     max_items: int = 0
 
     def __post_init__(self) -> None:
-        check_at_least(f"feeds entry {self.url!r}: max_items", self.max_items, 0)
+        if self.max_items < 0:
+            raise ConfigError(f"feeds entry {self.url!r}: 'max_items' must be >= 0, "
+                              f"got {self.max_items}")
         if not self.name:
             object.__setattr__(self, "name", self.url)
 

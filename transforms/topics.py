@@ -13,7 +13,7 @@ import apache_beam as beam
 
 from transforms.failures import StageDoFn, apply_stage
 from transforms.records import Article, TopicScore
-from transforms.settings import check_above, check_at_least, check_between, choose
+from transforms.settings import check_between, check_fields, choose
 from transforms.text import PARAGRAPH_BREAK
 from transforms.text import tokens as _tokens
 
@@ -119,12 +119,10 @@ class ScoringSettings:
 
     def __post_init__(self) -> None:
         check_between("topics.min_score", self.min_score, 0.0, 1.0)
-        check_at_least("topics.max_topics", self.max_topics, 1)
-        for key in ("title_weight", "lead_weight", "name_weight", "lead_paragraphs",
-                    "max_subtopics"):
-            check_at_least(f"topics.scoring.{key}", getattr(self, key), 0)
-        check_at_least("topics.scoring.repeats_counted", self.repeats_counted, 1)
-        check_above("topics.scoring.evidence_scale", self.evidence_scale, 0)
+        check_fields(self, "topics", at_least={"max_topics": 1})
+        check_fields(self, "topics.scoring", above={"evidence_scale": 0}, at_least={
+            "title_weight": 0, "lead_weight": 0, "name_weight": 0, "lead_paragraphs": 0,
+            "max_subtopics": 0, "repeats_counted": 1})
 
 
 @dataclass(frozen=True)
