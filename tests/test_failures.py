@@ -12,6 +12,7 @@ import pytest
 from conftest import SEEDS, read_dataset
 
 import transforms.clean
+import transforms.write
 from pipeline import cli
 from transforms import metrics
 from transforms.failures import ERRORS, BadInput, FailureLimits, StageDoFn
@@ -108,3 +109,20 @@ def test_one_bad_file_among_good_ones_still_finishes(
     assert (Path(error["source"]).name, error["stage"], error["error_type"]) == (
         "broken.txt", "sources", "BadInput")
     assert len(read_dataset(output, "articles")) == 5
+
+
+@pytest.mark.slow
+def test_a_failing_step_outside_the_stages_fails_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def broken_row(article: Any, ingested_at: Any) -> Any:
+        raise RuntimeError("row builder broke")
+
+    monkeypatch.setattr(transforms.write, "article_row", broken_row)
+    inputs, output = copy_seeds(tmp_path / "in"), tmp_path / "out"
+    status = cli.main(["run", "--input", f"{inputs}/*.txt", "--output", str(output)])
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == cli.EXIT_RUN_FAILED
+    assert last_line.startswith("newsbeam: the run failed, nothing committed: RuntimeError")
+    assert "row builder broke" in last_line
+    assert [p.name for p in output.iterdir() if not p.name.startswith("_")] == []
