@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing.forkserver
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import FIXTURES
 
+from pipeline import cli
 from pipeline.config import RunSettings
 from transforms.failures import ERRORS
 from transforms.parse import ParseDocument, ParseSettings, parse_html, parse_text
@@ -99,14 +102,17 @@ def extraction_processes() -> list[int]:
     return found
 
 
+PARAGRAPH = "<p>" + "word " * 50 + "</p>"
+# A 2 MB page that takes trafilatura about a second
+HEAVY = f"<html><body>{'<div>' * 50}{PARAGRAPH * 8000}{'</div>' * 50}</body></html>"
+
+
 def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> None:
     """20 pages that take trafilatura about a second each, with a 0.3 s deadline: each becomes
     an errors row within the deadline and its extraction is killed; a normal page after them
     is extracted at its usual speed, and once the DoFn is torn down nothing is left running."""
     parser = ParseDocument(ParseSettings(timeout_s=0.3))
-    paragraph = "<p>" + "word " * 50 + "</p>"
-    heavy = f"<html><body>{'<div>' * 50}{paragraph * 8000}{'</div>' * 50}</body></html>"
-    normal = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+    heavy, normal = HEAVY, (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
     for number in range(20):
         started = time.monotonic()
         outputs = list(parser.process(RawDocument(f"heavy-{number}.html", "html", heavy)))
@@ -123,3 +129,21 @@ def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> N
     assert len(extraction_processes()) == 1  # the one that parsed it, idle
     parser.teardown()
     assert extraction_processes() == []
+
+
+@pytest.mark.slow
+def test_a_run_of_pages_over_the_deadline_leaves_nothing_running(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for number in range(20):
+        (pages / f"heavy-{number:02d}.html").write_text(HEAVY, encoding="utf-8")
+    shutil.copy(FIXTURES / "html" / "council.html", pages / "normal.html")
+    config = tmp_path / "deadline.yaml"
+    config.write_text("limits: {extraction_timeout_s: 0.3}\n", encoding="utf-8")
+    status = cli.main(["run", "--config", str(config), "--input", f"{pages}/*.html",
+                       "--output", str(tmp_path / "out")])
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert status == 0
+    assert "articles written 1," in summary and "errors by stage: parse 20;" in summary
+    assert extraction_processes() == []  # the runner tore the parsers down: nothing left
