@@ -15,12 +15,10 @@ from pipeline.config import RunSettings
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
-from transforms.history import written_rows
 from transforms.keyphrases import KeyPhrases
 from transforms.layout import OutputLayout
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
-from transforms.schemas import FEED_STATE
 from transforms.sources import ReadSources
 from transforms.topics import ExtractTopics
 from transforms.write import WriteDatasets
@@ -29,28 +27,18 @@ from transforms.write import WriteDatasets
 def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
                layout: OutputLayout) -> dict[str, beam.PCollection]:
     """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    written_ids = (written_rows(pipeline, layout, "articles", ["article_id"])
-                   | "WrittenIds" >> beam.Map(lambda row: row["article_id"]))
-    source_inputs = {"existing_ids": written_ids}
-    if settings.sources.feed_urls:  # earlier feed state is only read by runs that fetch feeds
-        source_inputs["feed_state"] = written_rows(pipeline, layout, "feed_state",
-                                                   list(FEED_STATE.names))
-    sources = source_inputs | "ReadSources" >> ReadSources(settings.sources, layout.run_time)
+    sources = pipeline | "ReadSources" >> ReadSources(settings.sources, layout)
     articles, parse_errors = sources["documents"] | "ParseArticles" >> ParseArticles(
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         settings.clean)
-    new_articles, dedupe_errors = (
-        {"articles": clean_articles, "existing": written_ids}
-        | "DropDuplicates" >> DropDuplicates()
-    )
+    new_articles, dedupe_errors = clean_articles | "DropDuplicates" >> DropDuplicates(layout)
     unique_articles, keyphrase_errors = new_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
     article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)
-    resolved = {"mentions": article_mentions, "earlier_aliases": written_rows(
-        pipeline, layout, "entity_aliases", ["entity_id", "label", "alias", "mentions"])
-    } | "ResolveEntities" >> ResolveEntities(settings.entities.normalizer, layout)
+    resolved = article_mentions | "ResolveEntities" >> ResolveEntities(
+        settings.entities.normalizer, layout)
     entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         settings.topics)

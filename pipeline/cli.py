@@ -17,6 +17,7 @@ from pipeline.build import build_pipeline
 from pipeline.config import ConfigError, feed_entry, load_config, run_settings
 from pipeline.options import NewsbeamOptions
 from transforms import metrics
+from transforms.index import ensure_indexes, merge_touched_buckets
 from transforms.write import commit_run
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
@@ -55,14 +56,18 @@ def check_output_writable(output: str) -> None:
         raise ConfigError(f"cannot write to output {output!r}: {exc}") from None
 
 
-def summary(totals: Counter[str], seconds: float) -> str:
+def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None = None) -> str:
     errors = metrics.errors_by_stage(totals)
     error_text = ", ".join(f"{stage} {n}" for stage, n in errors.items()) or "none"
+    built = ""
+    if indexed:
+        built = "; indexes built once from earlier datasets: " + ", ".join(
+            f"{name} ({rows} rows)" for name, rows in indexed.items())
     return (f"newsbeam: inputs seen {totals[metrics.INPUTS]} ({totals[metrics.RECORDS]} records, "
             f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), "
             f"articles written {totals[metrics.ARTICLES_WRITTEN]}, "
             f"already in output {totals[metrics.SKIPPED_EXISTING]}, "
-            f"errors by stage: {error_text}; wall time {seconds:.1f} s")
+            f"errors by stage: {error_text}; wall time {seconds:.1f} s{built}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -78,6 +83,7 @@ def run(argv: list[str]) -> int:
         check_output_writable(settings.output)
         started = time.monotonic()
         layout = settings.layout(datetime.now(UTC))
+        indexed = ensure_indexes(layout)
         pipeline = build_pipeline(options, settings, layout)
     except (ConfigError, ValueError) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
@@ -96,8 +102,8 @@ def run(argv: list[str]) -> int:
         print(f"newsbeam: the run failed, nothing committed: {breach}; its files and errors "
               f"rows are left in {layout.staging}", file=sys.stderr)
         return EXIT_RUN_FAILED
-    commit_run(layout)
-    print(summary(totals, time.monotonic() - started))
+    merge_touched_buckets(layout, commit_run(layout))
+    print(summary(totals, time.monotonic() - started, indexed))
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from httpserver import serve
 
 from transforms.failures import ERRORS, MAIN, BadInput
 from transforms.fetch import HttpSettings, check_public_host
+from transforms.layout import OutputLayout
 from transforms.records import RawDocument
 from transforms.sources import (
     FeedSettings,
@@ -117,9 +118,8 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
     base = str(tmp_path)
     patterns = [f"{base}/*", f"{base}/nothing-*.txt"]
     with TestPipeline() as p:
-        nothing = p | "NothingWritten" >> beam.Create([])
-        read = {"existing_ids": nothing, "feed_state": nothing} | ReadSources(
-            SourceSettings(tuple(patterns), (), HTTP), NOW)
+        read = p | ReadSources(SourceSettings(tuple(patterns), (), HTTP),
+                               OutputLayout(str(tmp_path / "out"), NOW))
         documents = tuple(read["documents"].values()) | "AllDocuments" >> beam.Flatten()
         errors = read["errors"]
         assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([

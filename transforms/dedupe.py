@@ -9,7 +9,8 @@ import apache_beam as beam
 
 from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
-from transforms.history import written_already
+from transforms.history import WrittenIds, written_already
+from transforms.layout import OutputLayout
 
 STAGE = "dedupe"
 
@@ -43,12 +44,20 @@ class KeepFirstArticle(StageDoFn):
 
 
 class DropDuplicates(beam.PTransform):
-    """{'articles': Articles, 'existing': article ids already written} -> (Articles, errors)."""
+    """Articles -> (Articles, errors): one per article_id, none the output holds already (looked
+    up in the output's id index for this run's ids only)."""
 
-    def expand(self, inputs: dict[str, beam.PCollection]) -> tuple[Any, Any]:
+    def __init__(self, layout: OutputLayout) -> None:
+        super().__init__()
+        self.layout = layout
+
+    def expand(self, articles: beam.PCollection) -> tuple[Any, Any]:
+        keyed_articles = articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a))
         keyed = {
-            "articles": inputs["articles"] | "KeyById" >> beam.Map(lambda a: (a.article_id, a)),
-            "existing": inputs["existing"] | "KeyExisting" >> beam.Map(lambda i: (i, None)),
+            "articles": keyed_articles,
+            "existing": (keyed_articles
+                         | "CandidateIds" >> beam.Keys()
+                         | "WrittenIds" >> WrittenIds(self.layout)),
         }
         grouped = keyed | "GroupById" >> beam.CoGroupByKey()
         return apply_stage(grouped, "KeepFirstArticle", KeepFirstArticle())

@@ -1,4 +1,5 @@
-"""What earlier runs wrote, as the stages that skip or build on it read it back."""
+"""What earlier runs wrote, as the stages that skip or build on it ask for it: through the
+indexes (transforms/index.py), at a cost that follows the run's own records."""
 
 from __future__ import annotations
 
@@ -6,20 +7,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
+from transforms.index import ARTICLE_IDS, LookupIndex
 from transforms.layout import OutputLayout
 
 
-def written_rows(pipeline: beam.Pipeline, layout: OutputLayout, dataset: str,
-                 columns: list[str]) -> beam.PCollection:
-    """Rows an earlier run wrote to OUTPUT/<dataset> (none on a first run)."""
-    pattern = layout.dataset_files(dataset)
-    label = "".join(part.capitalize() for part in dataset.split("_"))
-    if not FileSystems.match([pattern])[0].metadata_list:
-        return pipeline | f"NoWritten{label}" >> beam.Create([])
-    return pipeline | f"ReadWritten{label}" >> beam.io.ReadFromParquet(pattern, columns=columns)
+class WrittenIds(beam.PTransform):
+    """article ids -> (id, None) for those the output holds already, ready to CoGroupByKey
+    with the records keyed by id."""
+
+    def __init__(self, layout: OutputLayout) -> None:
+        super().__init__()
+        self.layout = layout
+
+    def expand(self, ids: beam.PCollection) -> beam.PCollection:
+        return (ids
+                | "LookUpIds" >> LookupIndex(self.layout, ARTICLE_IDS)
+                | "FoundIds" >> beam.Map(lambda row: (row["key"], None)))
 
 
 def written_already(group: dict[str, Any]) -> bool:

@@ -53,6 +53,16 @@ class OutputLayout:
         the staging folder)."""
         return f"{self.staging}/_scratch/{name}/part"
 
+    def index_relative(self, name: str, bucket: str) -> str:
+        """A bucket of an index, relative to the output (and to the staging folder)."""
+        return f"_index/{name}/bucket={bucket}"
+
+    def index_bucket(self, name: str, bucket: str) -> str:
+        return self.committed(self.index_relative(name, bucket))
+
+    def index_root(self, name: str) -> str:
+        return f"{self.root}/_index/{name}"
+
     def relative_to_staging(self, path: str) -> str:
         return path[len(self.staging) + 1:]
 

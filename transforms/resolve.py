@@ -15,6 +15,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
+from transforms.index import ENTITY_FORMS, LookupIndex
 from transforms.layout import OutputLayout
 from transforms.names import PERSON, NameNormalizer, entity_id_for
 from transforms.parquet_io import read_parquet_rows, schema_row, write_parquet
@@ -94,8 +95,9 @@ def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
 
 
 class ResolveEntities(beam.PTransform):
-    """{'mentions': EntityMentions, 'earlier_aliases': entity_aliases rows} ->
-    {'mentions': entities rows with linked ids and canonical names, 'aliases': alias rows}.
+    """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
+    'aliases': alias rows}. Earlier runs' counts come from the output's entity_forms index,
+    for this run's entities only.
 
     Mentions wait for their entities' names on disk, not in memory: they are written as they
     come to Parquet files under `scratch` and read back once the names are known. What the
@@ -104,16 +106,16 @@ class ResolveEntities(beam.PTransform):
 
     def __init__(self, normalizer: NameNormalizer, layout: OutputLayout) -> None:
         """`normalizer`: the entities stage's (EntitySettings.normalizer), so both stages key
-        names alike; `layout`: where the run's scratch files go."""
+        names alike; `layout`: the output (its index, the run's scratch files)."""
         super().__init__()
         self.normalizer = normalizer
-        self.scratch = layout.scratch_prefix("entities")
+        self.layout = layout
 
-    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        mentions = inputs["mentions"]
+    def expand(self, mentions: beam.PCollection) -> dict[str, beam.PCollection]:
+        scratch = self.layout.scratch_prefix("entities")
         staged_files = (mentions
                         | "UnresolvedRows" >> beam.Map(schema_row, "entities")
-                        | "StageMentions" >> write_parquet(self.scratch, "entities"))
+                        | "StageMentions" >> write_parquet(scratch, "entities"))
         links = beam.pvalue.AsDict(
             mentions
             | "SurnameClaims" >> beam.FlatMap(_surname_claim)
@@ -124,7 +126,9 @@ class ResolveEntities(beam.PTransform):
                         lambda m: ((m.entity_id, m.label, m.name, m.full), 1))
                     | "CountForms" >> beam.CombinePerKey(sum)
                     | "LinkForms" >> beam.Map(_linked_form, links))
-        earlier = (inputs["earlier_aliases"]
+        earlier = (this_run
+                   | "EntitiesOfRun" >> beam.Map(lambda form: form[0][0])
+                   | "LookUpEarlierForms" >> LookupIndex(self.layout, ENTITY_FORMS)
                    | "FormOfEarlierAlias" >> beam.Map(self._earlier_form))
         names_and_aliases = (
             (this_run, earlier)
@@ -142,8 +146,8 @@ class ResolveEntities(beam.PTransform):
 
     def _earlier_form(self, row: dict[str, Any]
                       ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:
-        """An alias row of an earlier run as a form keyed by its entity (full when the alias
-        alone keys to that entity)."""
+        """An entity_forms row (earlier runs' mentions of a spelling) as a form keyed by its
+        entity (full when the alias alone keys to that entity)."""
         own_id = entity_id_for(self.normalizer.key(row["alias"], row["label"]), row["label"])
-        full = own_id == row["entity_id"]
-        return (row["entity_id"], row["label"]), (row["alias"], full, 0, int(row["mentions"]))
+        full = own_id == row["key"]
+        return (row["key"], row["label"]), (row["alias"], full, 0, int(row["mentions"]))

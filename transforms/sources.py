@@ -22,7 +22,9 @@ from apache_beam.io.filesystems import FileSystems
 from transforms import metrics
 from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
 from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
-from transforms.history import SkipWritten
+from transforms.history import SkipWritten, WrittenIds
+from transforms.index import FEED_STATE, LookupIndex
+from transforms.layout import OutputLayout
 from transforms.records import RawDocument, article_id_for, utc_datetime
 from transforms.settings import ConfigError
 
@@ -318,27 +320,21 @@ class FetchPages(StageDoFn):
         return replace(entry, kind="html", content=decode_text(response.body))
 
 
-def latest_state(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return max(rows, key=lambda row: row["checked_at"])
-
-
 class ReadSources(beam.PTransform):
-    """{'existing_ids': article ids already written, 'feed_state': earlier feed_state rows (only
-    needed with feed URLs)} ->
-    {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments}, 'errors': ErrorRecords,
-    'feed_state': this run's rows (None when the run reads no feed URLs)}.
+    """pipeline -> {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments},
+    'errors': ErrorRecords, 'feed_state': this run's rows (None when the run reads no feed
+    URLs)}.
 
-    Files by glob; feeds by URL; for feeds that ask for it, each new entry's full page
-    (entries already in the output are not fetched again). `checked_at`: the run's time,
-    written with each feed's state."""
+    Files by glob; feeds by URL, with the state the output holds for those feeds; for feeds
+    that ask for it, each new entry's full page (entries already in the output are not fetched
+    again). `layout`: the output, and the run's time written with each feed's state."""
 
-    def __init__(self, settings: SourceSettings, checked_at: datetime) -> None:
+    def __init__(self, settings: SourceSettings, layout: OutputLayout) -> None:
         super().__init__()
         self.settings = settings
-        self.checked_at = checked_at
+        self.layout = layout
 
-    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
-        pipeline = inputs["existing_ids"].pipeline
+    def expand(self, pipeline: beam.Pipeline) -> dict[str, beam.PCollection]:
         patterns = pipeline | "InputPatterns" >> beam.Create(self.settings.patterns)
         matches, match_errors = apply_stage(patterns, "MatchFiles", MatchInputs())
         files = (
@@ -353,34 +349,39 @@ class ReadSources(beam.PTransform):
         errors = [match_errors, read_errors]
         feed_state = None
         if self.settings.feed_urls:  # a run without feed URLs builds none of the feed steps
-            feed_documents, feed_errors, feed_state = self.read_feeds(pipeline, inputs)
+            feed_documents, feed_errors, feed_state = self.read_feeds(pipeline)
             documents.update(feed_documents)
             errors += feed_errors
         return {"documents": documents,
                 "errors": tuple(errors) | "SourceErrors" >> beam.Flatten(),
                 "feed_state": feed_state}
 
-    def read_feeds(self, pipeline: beam.Pipeline, inputs: dict[str, beam.PCollection]
+    def read_feeds(self, pipeline: beam.Pipeline
                    ) -> tuple[dict[str, beam.PCollection], list[beam.PCollection],
                               beam.PCollection]:
         """Feed entries, and for feeds that ask for it each new entry's page; their errors;
         this run's feed_state rows."""
+        feed_urls = [feed.url for feed in self.settings.feed_urls]
         state = beam.pvalue.AsDict(
-            inputs["feed_state"]
-            | "StateByUrl" >> beam.Map(lambda row: (row["url"], row))
-            | "LatestState" >> beam.CombinePerKey(latest_state))
+            pipeline
+            | "FeedUrls" >> beam.Create(feed_urls)
+            | "LookUpFeedState" >> LookupIndex(self.layout, FEED_STATE)
+            | "StateByUrl" >> beam.Map(lambda row: (row["key"], row)))
         http = self.settings.http
         feeds = (
             pipeline
             | "Feeds" >> beam.Create(self.settings.feed_urls)
             | "SpreadFeeds" >> beam.Reshuffle()
-            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.checked_at), state)
+            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.layout.run_time), state)
             .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
+        keyed_entries = feeds.needs_page | "KeyEntryById" >> beam.Map(
+            lambda e: (article_id_for(e, e.url), e))
         new_entries = (
-            {"entries": feeds.needs_page
-             | "KeyEntryById" >> beam.Map(lambda e: (article_id_for(e, e.url), e)),
-             "existing": inputs["existing_ids"] | "KeyWrittenId" >> beam.Map(lambda i: (i, None))}
+            {"entries": keyed_entries,
+             "existing": (keyed_entries
+                          | "EntryIds" >> beam.Keys()
+                          | "WrittenEntryIds" >> WrittenIds(self.layout))}
             | "GroupEntriesById" >> beam.CoGroupByKey()
             | "NotWrittenYet" >> beam.ParDo(SkipWritten("entries"))
         )

@@ -12,6 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
+from transforms.index import KINDS, WriteIndex
 from transforms.layout import OutputLayout
 from transforms.parquet_io import new_parquet_writer, schema_row, write_parquet
 from transforms.records import Article, ErrorRecord
@@ -66,10 +67,11 @@ def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, s
         handle.write(json.dumps({"files": relative}, indent=1).encode())
 
 
-def commit_run(layout: OutputLayout) -> int:
+def commit_run(layout: OutputLayout) -> list[str]:
     """Move a finished run's files (those its manifest lists) from its staging folder into the
-    datasets; returns how many. Every file is complete before it moves, so readers never see a
-    partial one, and a file a failed attempt left behind is never committed."""
+    datasets and indexes; returns where they went. Every file is complete before it moves, so
+    readers never see a partial one, and a file a failed attempt left behind is never
+    committed."""
     with FileSystems.open(layout.manifest) as handle:
         relative = json.loads(handle.read())["files"]
     targets = [layout.committed(path) for path in relative]
@@ -79,7 +81,7 @@ def commit_run(layout: OutputLayout) -> int:
             FileSystems.mkdirs(folder)
     FileSystems.rename([layout.staged(path) for path in relative], targets)
     FileSystems.delete([layout.staging])
-    return len(relative)
+    return targets
 
 
 class WriteDatasets(beam.PTransform):
@@ -94,7 +96,9 @@ class WriteDatasets(beam.PTransform):
     partitioning is on, first into the run's staging folder (which readers skip). Last, the
     run lists its finished files in that folder's manifest; the launcher moves those into the
     datasets with `commit_run` once the whole run has succeeded, so an interrupted run leaves
-    nothing half-written where readers look."""
+    nothing half-written where readers look. The run's rows of the indexed datasets (article
+    ids, alias counts, feed state) also go to the indexes under OUTPUT/_index/, committed with
+    the datasets."""
 
     def __init__(self, layout: OutputLayout) -> None:
         super().__init__()
@@ -113,6 +117,12 @@ class WriteDatasets(beam.PTransform):
         files = [dataset_rows | f"Write{dataset.capitalize()}" >> write_parquet(
                      prefixes[dataset], dataset)
                  for dataset, dataset_rows in rows.items()]
+        for kind in KINDS.values():  # what the next runs look up, at the cost of their keys
+            if kind.dataset in rows:
+                label = "".join(part.capitalize() for part in kind.name.split("_"))
+                files.append(rows[kind.dataset]
+                             | f"IndexRows{label}" >> beam.Map(kind.index_row)
+                             | f"Index{label}" >> WriteIndex(self.layout, kind))
         _ = (files
              | "AllFiles" >> beam.Flatten()
              | "ListFiles" >> beam.combiners.ToList()

@@ -1,0 +1,298 @@
+"""Indexes of what earlier runs wrote, so that a run reads only what its own records can match.
+
+Each index lives under OUTPUT/_index/<name>/bucket=<xx>/ (256 buckets by key hash). Every file
+is sorted by key in small row groups, so a lookup opens only its keys' buckets and, in each
+file, reads only the row groups whose key range holds one of its keys. Each run adds one file
+per bucket it touches; a bucket holding more than MAX_FILES_PER_BUCKET files is merged into
+one. A file is named after the runs it covers (`<first>_<last>-<id>.parquet`); a merged file
+covers every run of the files it replaces, so a file whose runs another file covers is
+ignored: a merge interrupted before it deleted its inputs changes nothing a reader sees.
+
+Plain files through Beam's filesystems: the same code works on local disk and on gs://."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.layout import OutputLayout
+from transforms.schemas import UTC_TIMESTAMP
+
+MAX_FILES_PER_BUCKET = 8
+ROW_GROUP_ROWS = 1024
+# The first run stamp any file can cover: a file built from datasets covers all runs before.
+BEGINNING = "00000000T000000000000Z"
+
+
+def _sum_mentions(table: pa.Table) -> pa.Table:
+    summed = table.group_by(["key", "label", "alias"]).aggregate([("mentions", "sum")])
+    return pa.table({name: summed.column(name) for name in ("key", "label", "alias")}
+                    | {"mentions": summed.column("mentions_sum")})
+
+
+def _latest_per_key(table: pa.Table) -> pa.Table:
+    ordered = table.sort_by([("key", "ascending"), ("checked_at", "descending")])
+    keys = ordered.column("key").to_pylist()
+    first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
+    return ordered.take(first)
+
+
+def _distinct_keys(table: pa.Table) -> pa.Table:
+    return pa.table({"key": pc.unique(table.column("key"))})
+
+
+@dataclass(frozen=True)
+class IndexKind:
+    """One index: its name, its schema (the first column is the key), how rows of one key from
+    several files combine, and the dataset its rows come from (index column -> dataset
+    column)."""
+
+    name: str
+    schema: pa.Schema
+    combine: Callable[[pa.Table], pa.Table]
+    hashed_keys: bool  # keys are hex digests already: their first characters are the bucket
+    dataset: str
+    columns: dict[str, str]
+
+    def bucket_of(self, key: str) -> str:
+        if self.hashed_keys:
+            return key[:2]
+        return hashlib.blake2b(key.encode("utf-8"), digest_size=1).hexdigest()
+
+    def index_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row of the dataset as a row of this index."""
+        return {column: row[source] for column, source in self.columns.items()}
+
+
+ARTICLE_IDS = IndexKind("article_ids", pa.schema([pa.field("key", pa.string(), nullable=False)]),
+                        _distinct_keys, True, "articles", {"key": "article_id"})
+ENTITY_FORMS = IndexKind("entity_forms", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # entity_id
+    pa.field("label", pa.string(), nullable=False),
+    pa.field("alias", pa.string(), nullable=False),
+    pa.field("mentions", pa.int64(), nullable=False),  # over every run the file covers
+]), _sum_mentions, True, "entity_aliases",
+    {"key": "entity_id", "label": "label", "alias": "alias", "mentions": "mentions"})
+FEED_STATE = IndexKind("feed_state", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # the feed URL
+    pa.field("etag", pa.string()),
+    pa.field("last_modified", pa.string()),
+    pa.field("content_sha256", pa.string(), nullable=False),
+    pa.field("checked_at", UTC_TIMESTAMP, nullable=False),
+]), _latest_per_key, False, "feed_state",
+    {"key": "url", "etag": "etag", "last_modified": "last_modified",
+     "content_sha256": "content_sha256", "checked_at": "checked_at"})
+KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)}
+
+
+def _runs_covered(path: str) -> tuple[str, str]:
+    first, last = path.rsplit("/", 1)[1].split("-", 1)[0].split("_")
+    return first, last
+
+
+def live_files(paths: Iterable[str]) -> list[str]:
+    """The files a reader reads: those whose runs no other file covers (a merged file covers
+    the files it was made from until they are deleted)."""
+    ranges = sorted(((*_runs_covered(p), p) for p in paths), key=lambda r: r[1], reverse=True)
+    ranges.sort(key=lambda r: r[0])  # by first run, the widest first among equals
+    live: list[tuple[str, str, str]] = []
+    for first, last, path in ranges:
+        if not any(f <= first and last <= la for f, la, _ in live):
+            live.append((first, last, path))
+    return sorted(path for _, _, path in live)
+
+
+def bucket_files(folder: str) -> list[str]:
+    matched = FileSystems.match([f"{folder}/*.parquet"])[0].metadata_list
+    return [m.path for m in matched]
+
+
+def _read_file(path: str, keys: list[str] | None) -> Iterator[pa.Table]:
+    """The rows of one index file, or only those of `keys` (sorted): a row group is read only
+    when its key range holds one of them."""
+    with FileSystems.open(path) as handle:
+        parquet = pq.ParquetFile(handle)
+        for group in range(parquet.num_row_groups):
+            stats = parquet.metadata.row_group(group).column(0).statistics
+            if keys is not None and stats is not None and stats.has_min_max:
+                at = bisect_left(keys, stats.min)
+                if at == len(keys) or keys[at] > stats.max:
+                    continue
+            table = parquet.read_row_group(group)
+            if keys is not None:
+                table = table.filter(pc.is_in(table.column("key"), value_set=pa.array(keys)))
+            if table.num_rows:
+                yield table
+
+
+def read_bucket(folder: str, kind: IndexKind, keys: Iterable[str] | None = None) -> pa.Table:
+    """The combined rows of one bucket (only those of `keys` when given)."""
+    wanted = sorted(set(keys)) if keys is not None else None
+    tables = [table for path in live_files(bucket_files(folder))
+              for table in _read_file(path, wanted)]
+    if not tables:
+        return kind.schema.empty_table()
+    return kind.combine(pa.concat_tables(tables).cast(kind.schema))
+
+
+def write_index_file(folder: str, kind: IndexKind, table: pa.Table, first: str,
+                     last: str) -> str:
+    """Writes `table` sorted by key as a file covering runs first..last; returns its path."""
+    path = f"{folder}/{first}_{last}-{uuid.uuid4().hex[:12]}.parquet"
+    ordered = table.cast(kind.schema).sort_by("key")
+    with FileSystems.create(path) as handle:
+        pq.write_table(ordered, handle, row_group_size=ROW_GROUP_ROWS, compression="snappy")
+    return path
+
+
+def merge_bucket(folder: str, kind: IndexKind) -> bool:
+    """Merges a bucket's files into one when it holds more than MAX_FILES_PER_BUCKET; the new
+    file covers all their runs, so readers ignore the old ones even before they are gone."""
+    files = bucket_files(folder)
+    live = live_files(files)
+    if len(live) <= MAX_FILES_PER_BUCKET:
+        return False
+    ranges = [_runs_covered(path) for path in live]
+    write_index_file(folder, kind, read_bucket(folder, kind), min(r[0] for r in ranges),
+                     max(r[1] for r in ranges))
+    FileSystems.delete(files)
+    return True
+
+
+def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str]) -> int:
+    """After a commit: merge the buckets the run added files to, where they hold too many."""
+    touched = {path.rsplit("/", 1)[0] for path in committed if "/_index/" in path}
+    merged = 0
+    for folder in sorted(touched):
+        name = folder.rsplit("/_index/", 1)[1].split("/", 1)[0]
+        merged += merge_bucket(folder, KINDS[name])
+    return merged
+
+
+def _complete_marker(layout: OutputLayout, kind: IndexKind) -> str:
+    return f"{layout.index_root(kind.name)}/_complete"
+
+
+def ensure_indexes(layout: OutputLayout) -> dict[str, int]:
+    """Builds, once, each index an output does not have yet from the dataset it indexes (an
+    output written before indexes existed); returns {index: rows read} for those built. An
+    index is complete once its marker file exists: until then, runs build it again."""
+    built = {}
+    for kind in KINDS.values():
+        marker = _complete_marker(layout, kind)
+        if FileSystems.exists(marker):
+            continue
+        files = [m.path for m in FileSystems.match(
+            [layout.dataset_files(kind.dataset)])[0].metadata_list]
+        stale = bucket_files_under(layout.index_root(kind.name))
+        if stale:  # an earlier build that did not finish
+            FileSystems.delete(stale)
+        rows = 0
+        if files:
+            table = _read_dataset_columns(files, kind)
+            rows = table.num_rows
+            for bucket, part in _split_by_bucket(table, kind):
+                write_index_file(layout.index_bucket(kind.name, bucket), kind,
+                                 kind.combine(part), BEGINNING, layout.stamp)
+            built[kind.name] = rows
+        with FileSystems.create(marker) as handle:
+            handle.write(f"{rows} rows indexed\n".encode())
+    return built
+
+
+def bucket_files_under(root: str) -> list[str]:
+    return [m.path for m in FileSystems.match([f"{root}/bucket=*/*.parquet"])[0].metadata_list]
+
+
+def _read_dataset_columns(files: list[str], kind: IndexKind) -> pa.Table:
+    tables = []
+    for path in files:
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle, columns=list(kind.columns.values()))
+        tables.append(pa.table({column: table.column(source)
+                                for column, source in kind.columns.items()}))
+    return pa.concat_tables(tables).cast(kind.schema)
+
+
+def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa.Table]]:
+    keys = table.column("key")
+    if kind.hashed_keys:
+        buckets = pc.utf8_slice_codeunits(keys, 0, 2)
+    else:
+        buckets = pa.array([kind.bucket_of(key) for key in keys.to_pylist()])
+    table = table.append_column("bucket", buckets).sort_by("bucket")
+    offset = 0
+    for counted in pc.value_counts(table.column("bucket")).to_pylist():  # in sorted order
+        yield counted["values"], table.slice(offset, counted["counts"]).drop_columns(["bucket"])
+        offset += counted["counts"]
+
+
+class ReadBucket(beam.DoFn):
+    """(bucket, keys) -> the index rows of those keys, as dicts."""
+
+    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+        self.layout = layout
+        self.kind = kind
+
+    def process(self, grouped: tuple[str, Iterable[str]]) -> Iterator[dict[str, Any]]:
+        bucket, keys = grouped
+        folder = self.layout.index_bucket(self.kind.name, bucket)
+        yield from read_bucket(folder, self.kind, keys).to_pylist()
+
+
+class LookupIndex(beam.PTransform):
+    """Keys -> the rows an index holds for them (none for a key never written). Keys are
+    grouped by bucket, so each bucket is opened once per run."""
+
+    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+        super().__init__()
+        self.layout = layout
+        self.kind = kind
+
+    def expand(self, keys: beam.PCollection) -> beam.PCollection:
+        bucket_of = self.kind.bucket_of
+        return (keys
+                | "KeyByBucket" >> beam.Map(lambda key: (bucket_of(key), key))
+                | "KeysByBucket" >> beam.GroupByKey()
+                | "ReadBuckets" >> beam.ParDo(ReadBucket(self.layout, self.kind)))
+
+
+class WriteBucket(beam.DoFn):
+    """(bucket, rows) -> the path of the one file these rows make in the run's staging
+    folder (covering this run only)."""
+
+    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+        self.layout = layout
+        self.kind = kind
+
+    def process(self, grouped: tuple[str, Iterable[dict[str, Any]]]) -> Iterator[str]:
+        bucket, rows = grouped
+        table = self.kind.combine(pa.Table.from_pylist(list(rows), schema=self.kind.schema))
+        folder = self.layout.staged(self.layout.index_relative(self.kind.name, bucket))
+        yield write_index_file(folder, self.kind, table, self.layout.stamp, self.layout.stamp)
+
+
+class WriteIndex(beam.PTransform):
+    """Index rows (dicts with the kind's columns) -> paths of the staged index files."""
+
+    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+        super().__init__()
+        self.layout = layout
+        self.kind = kind
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        bucket_of = self.kind.bucket_of
+        return (rows
+                | "RowByBucket" >> beam.Map(lambda row: (bucket_of(row["key"]), row))
+                | "RowsByBucket" >> beam.GroupByKey()
+                | "WriteBuckets" >> beam.ParDo(WriteBucket(self.layout, self.kind)))
