@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput
+.PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
+	bench-incremental
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,16 +26,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench-extraction: $(STAMP)
-	$(BIN)/python benchmarks/extraction.py
+	$(BIN)/python -m benchmarks.extraction
 
 bench-entities: $(STAMP)
-	$(BIN)/python benchmarks/entities.py
+	$(BIN)/python -m benchmarks.entities
 
 bench-topics: $(STAMP)
-	$(BIN)/python benchmarks/topics.py
+	$(BIN)/python -m benchmarks.topics
 
 bench-throughput: $(STAMP)
-	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python -m benchmarks.throughput
+
+bench-incremental: $(STAMP)
+	$(BIN)/python -m benchmarks.incremental
 
 clean:
 	rm -rf $(VENV) out

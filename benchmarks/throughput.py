@@ -17,15 +17,13 @@ import gzip
 import os
 import platform
 import re
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.measure import ROOT, seconds_and_peak_mb
+
 PAGES = ROOT.parent / "shared" / "benchmarks" / "scrapinghub" / "html"
 _CANONICAL = re.compile(r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+og:url[^>]*>", re.I)
 _HEAD = re.compile(r"<head[^>]*>", re.I)
@@ -83,11 +81,7 @@ def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
     else:
         command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/*.html.gz",
                    "--output", str(output), *MODES[mode][1]]
-    started = time.perf_counter()
-    measured = subprocess.run([sys.executable, __file__, "--measure", *command], cwd=ROOT,
-                              check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    return seconds, int(measured.stdout.strip().splitlines()[-1]) / 1024
+    return seconds_and_peak_mb(command)
 
 
 def articles_written(output: Path) -> int:
@@ -98,23 +92,11 @@ def articles_written(output: Path) -> int:
     return ds.dataset(output / "articles", format="parquet", partitioning="hive").count_rows()
 
 
-def measure(command: list[str]) -> int:
-    """Run `command` as this process's only child; print the largest resident set (KiB) any
-    process of it reached (Linux ru_maxrss of reaped descendants)."""
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--measure", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.measure:
-        return measure(args.measure)
     if args.bare:
         bare_loop(args.bare)
         return 0
