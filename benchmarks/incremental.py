@@ -73,9 +73,11 @@ def build_indexes(output: Path) -> float:
     """Seconds to build the indexes of an output written before them (once per output)."""
     command = [sys.executable, "-c",
                "import sys; from datetime import UTC, datetime; "
-               "from transforms.index import ensure_indexes; "
+               "from pipeline.cli import prepare_indexes; "
+               "from pipeline.config import load_config, run_settings; "
                "from transforms.layout import OutputLayout; "
-               "print(ensure_indexes(OutputLayout(sys.argv[1], datetime.now(UTC))))",
+               "layout = OutputLayout(sys.argv[1], datetime.now(UTC)); "
+               "print(prepare_indexes(run_settings(load_config()), layout))",
                str(output)]
     seconds, _ = seconds_and_peak_mb(command)
     return seconds

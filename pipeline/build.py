@@ -48,7 +48,8 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
         | "AllErrors" >> beam.Flatten()
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
-                "entity_aliases": resolved["aliases"], "errors": errors}
+                "entity_aliases": resolved["aliases"], "errors": errors,
+                "index_files": resolved["index_files"]}
     if sources["feed_state"] is not None:
         datasets["feed_state"] = sources["feed_state"]
     rows = datasets | "WriteDatasets" >> WriteDatasets(layout)

@@ -14,10 +14,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.build import build_pipeline
-from pipeline.config import ConfigError, feed_entry, load_config, run_settings
+from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
 from pipeline.options import NewsbeamOptions
 from transforms import metrics
-from transforms.index import ensure_indexes, merge_touched_buckets
+from transforms.index import SURNAMES, ensure_indexes, merge_touched_buckets
+from transforms.layout import OutputLayout
 from transforms.write import commit_run
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
@@ -56,6 +57,11 @@ def check_output_writable(output: str) -> None:
         raise ConfigError(f"cannot write to output {output!r}: {exc}") from None
 
 
+def prepare_indexes(settings: RunSettings, layout: OutputLayout) -> dict[str, int]:
+    """Builds, once, the indexes an output written before them lacks (see ensure_indexes)."""
+    return ensure_indexes(layout, {SURNAMES.name: settings.entities.normalizer.surname_claims})
+
+
 def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None = None) -> str:
     errors = metrics.errors_by_stage(totals)
     error_text = ", ".join(f"{stage} {n}" for stage, n in errors.items()) or "none"
@@ -83,7 +89,7 @@ def run(argv: list[str]) -> int:
         check_output_writable(settings.output)
         started = time.monotonic()
         layout = settings.layout(datetime.now(UTC))
-        indexed = ensure_indexes(layout)
+        indexed = prepare_indexes(settings, layout)
         pipeline = build_pipeline(options, settings, layout)
     except (ConfigError, ValueError) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)

@@ -122,13 +122,63 @@ def test_same_input_gives_same_ids_and_rows(seed_run: dict[str, Any], tmp_path: 
         assert rows(tmp_path / "again", dataset) == rows(seed_run["output"], dataset)
 
 
+DATASETS = ("articles", "entities", "topics", "entity_aliases", "errors")
+
+
 def test_rerun_into_same_output_adds_nothing(tmp_path: Path) -> None:
     output = tmp_path / "out"
     assert run_cli("--output", str(output)).returncode == 0
+    counts = {dataset: len(read_dataset(output, dataset)) for dataset in DATASETS}
     again = run_cli("--output", str(output))
     assert again.returncode == 0, again.stderr[-3000:]
     assert "articles written 0, already in output 5" in again.stdout
-    assert len(read_dataset(output, "articles")) == 5
+    assert {dataset: len(read_dataset(output, dataset)) for dataset in DATASETS} == counts
+    assert counts["articles"] == 5 and counts["entities"] > 100
+
+
+def entity_rows(output: Path) -> list[tuple]:
+    return sorted((e["article_id"], e["start"], e["end"], e["entity_id"], e["name"], e["label"])
+                  for e in read_dataset(output, "entities"))
+
+
+def seeds_in_three_runs(tmp_path: Path) -> list[Path]:
+    """The seeds split over three input folders, the last holding seed 004, whose "Assad"
+    links to the full name only earlier runs saw."""
+    folders = []
+    for number, names in enumerate((["000", "001"], ["002", "003"], ["004"])):
+        folder = tmp_path / f"run{number}"
+        folder.mkdir()
+        for name in names:
+            [seed] = SEEDS.glob(f"{name}_*.txt")
+            shutil.copy(seed, folder / seed.name)
+        folders.append(folder)
+    return folders
+
+
+def test_three_runs_give_the_entities_of_one(seed_run: dict[str, Any], tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    for folder in seeds_in_three_runs(tmp_path):
+        result = run_cli("--input", f"{folder}/*.txt", "--output", str(output))
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert entity_rows(output) == entity_rows(seed_run["output"])
+
+
+def test_an_output_from_before_indexes_works_after_its_first_run(
+        seed_run: dict[str, Any], tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    first, second, third = seeds_in_three_runs(tmp_path)
+    for folder in (first, second):
+        assert run_cli("--input", f"{folder}/*.txt", "--output", str(output)).returncode == 0
+    shutil.rmtree(output / "_index")  # as an earlier version left it: datasets only
+    again = run_cli("--input", f"{first}/*.txt", "--input", f"{third}/*.txt",
+                    "--output", str(output))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "articles written 1, already in output 2" in again.stdout
+    assert "indexes built once from earlier datasets: article_ids (4 rows), entity_forms (" in (
+        again.stdout)
+    assert entity_rows(output) == entity_rows(seed_run["output"])
+    later = run_cli("--input", f"{third}/*.txt", "--output", str(output))
+    assert "already in output 1" in later.stdout and "indexes built" not in later.stdout
 
 
 @pytest.mark.parametrize("runner_flags", [

@@ -47,8 +47,8 @@ def _latest_per_key(table: pa.Table) -> pa.Table:
     return ordered.take(first)
 
 
-def _distinct_keys(table: pa.Table) -> pa.Table:
-    return pa.table({"key": pc.unique(table.column("key"))})
+def _distinct_rows(table: pa.Table) -> pa.Table:
+    return table.group_by(table.column_names).aggregate([])
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class IndexKind:
 
 
 ARTICLE_IDS = IndexKind("article_ids", pa.schema([pa.field("key", pa.string(), nullable=False)]),
-                        _distinct_keys, True, "articles", {"key": "article_id"})
+                        _distinct_rows, True, "articles", {"key": "article_id"})
 ENTITY_FORMS = IndexKind("entity_forms", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # entity_id
     pa.field("label", pa.string(), nullable=False),
@@ -92,7 +92,17 @@ FEED_STATE = IndexKind("feed_state", pa.schema([
 ]), _latest_per_key, False, "feed_state",
     {"key": "url", "etag": "etag", "last_modified": "last_modified",
      "content_sha256": "content_sha256", "checked_at": "checked_at"})
-KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)}
+# Full person names by surname, to link a short name to the one full name earlier runs saw.
+# Its rows are not a dataset's columns: resolve writes them, and an output built before the
+# index gets them from entity_aliases through the deriver the launcher passes.
+SURNAMES = IndexKind("surnames", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # the surname's name key
+    pa.field("full", pa.string(), nullable=False),  # a full name's key ending with it
+]), _distinct_rows, False, "entity_aliases",
+    {"entity_id": "entity_id", "label": "label", "alias": "alias"})
+KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES)}
+# Kinds whose rows WriteDatasets takes from the dataset's rows as they are written
+FROM_DATASETS = (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)
 
 
 def _runs_covered(path: str) -> tuple[str, str]:
@@ -183,10 +193,15 @@ def _complete_marker(layout: OutputLayout, kind: IndexKind) -> str:
     return f"{layout.index_root(kind.name)}/_complete"
 
 
-def ensure_indexes(layout: OutputLayout) -> dict[str, int]:
+Deriver = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def ensure_indexes(layout: OutputLayout, derivers: dict[str, Deriver]) -> dict[str, int]:
     """Builds, once, each index an output does not have yet from the dataset it indexes (an
     output written before indexes existed); returns {index: rows read} for those built. An
-    index is complete once its marker file exists: until then, runs build it again."""
+    index is complete once its marker file exists: until then, runs build it again.
+    `derivers`: for kinds whose rows are not plain dataset columns, the function that makes
+    them from the dataset's columns."""
     built = {}
     for kind in KINDS.values():
         marker = _complete_marker(layout, kind)
@@ -201,6 +216,9 @@ def ensure_indexes(layout: OutputLayout) -> dict[str, int]:
         if files:
             table = _read_dataset_columns(files, kind)
             rows = table.num_rows
+            if kind.name in derivers:
+                table = pa.Table.from_pylist(derivers[kind.name](table.to_pylist()),
+                                             schema=kind.schema)
             for bucket, part in _split_by_bucket(table, kind):
                 write_index_file(layout.index_bucket(kind.name, bucket), kind,
                                  kind.combine(part), BEGINNING, layout.stamp)
@@ -221,7 +239,8 @@ def _read_dataset_columns(files: list[str], kind: IndexKind) -> pa.Table:
             table = pq.read_table(handle, columns=list(kind.columns.values()))
         tables.append(pa.table({column: table.column(source)
                                 for column, source in kind.columns.items()}))
-    return pa.concat_tables(tables).cast(kind.schema)
+    combined = pa.concat_tables(tables)
+    return combined.cast(kind.schema) if kind.schema.names == combined.column_names else combined
 
 
 def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa.Table]]:

@@ -15,7 +15,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from transforms.index import ENTITY_FORMS, LookupIndex
+from transforms.index import ENTITY_FORMS, SURNAMES, LookupIndex, WriteIndex
 from transforms.layout import OutputLayout
 from transforms.names import PERSON, NameNormalizer, entity_id_for
 from transforms.parquet_io import read_parquet_rows, schema_row, write_parquet
@@ -33,8 +33,8 @@ def _surname_claim(mention: EntityMention) -> Iterator[tuple[str, tuple[str, str
 
 def link_by_surname(grouped: tuple[str, Iterable[tuple[str, str]]]
                     ) -> Iterator[tuple[str, str]]:
-    """(short entity_id, full entity_id) when exactly one full name in the run ends with the
-    short name; two or more leave it alone."""
+    """(short entity_id, full entity_id) when exactly one full name ends with the short name,
+    in this run or an earlier one; two or more leave it alone."""
     _, claims = grouped
     owners = sorted({value for kind, value in claims if kind == "full"})
     if len(owners) == 1:
@@ -96,8 +96,9 @@ def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
 
 class ResolveEntities(beam.PTransform):
     """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
-    'aliases': alias rows}. Earlier runs' counts come from the output's entity_forms index,
-    for this run's entities only.
+    'aliases': alias rows, 'index_files': the staged surnames index files}. Earlier runs'
+    counts and full names come from the output's indexes, for this run's entities and
+    surnames only.
 
     Mentions wait for their entities' names on disk, not in memory: they are written as they
     come to Parquet files under `scratch` and read back once the names are known. What the
@@ -116,11 +117,22 @@ class ResolveEntities(beam.PTransform):
         staged_files = (mentions
                         | "UnresolvedRows" >> beam.Map(schema_row, "entities")
                         | "StageMentions" >> write_parquet(scratch, "entities"))
+        claims = mentions | "SurnameClaims" >> beam.FlatMap(_surname_claim)
+        earlier_claims = (claims
+                          | "Surnames" >> beam.Keys()
+                          | "LookUpEarlierSurnames" >> LookupIndex(self.layout, SURNAMES)
+                          | "EarlierClaims" >> beam.Map(
+                              lambda row: (row["key"], ("full", row["full"]))))
         links = beam.pvalue.AsDict(
-            mentions
-            | "SurnameClaims" >> beam.FlatMap(_surname_claim)
+            (claims, earlier_claims)
+            | "AllClaims" >> beam.Flatten()
             | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
             | "LinkBySurname" >> beam.FlatMap(link_by_surname))
+        surname_files = (claims
+                         | "FullNameClaims" >> beam.FlatMap(
+                             lambda claim: [{"key": claim[0], "full": claim[1][1]}]
+                             if claim[1][0] == "full" else [])
+                         | "IndexSurnames" >> WriteIndex(self.layout, SURNAMES))
         this_run = (mentions
                     | "FormOfMention" >> beam.Map(
                         lambda m: ((m.entity_id, m.label, m.name, m.full), 1))
@@ -142,7 +154,8 @@ class ResolveEntities(beam.PTransform):
                  | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
                  | "NameMentions" >> beam.Map(named_row, links,
                                               beam.pvalue.AsDict(names_and_aliases.names)))
-        return {"mentions": named, "aliases": names_and_aliases.aliases}
+        return {"mentions": named, "aliases": names_and_aliases.aliases,
+                "index_files": surname_files}
 
     def _earlier_form(self, row: dict[str, Any]
                       ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:

@@ -12,7 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
-from transforms.index import KINDS, WriteIndex
+from transforms.index import FROM_DATASETS, WriteIndex
 from transforms.layout import OutputLayout
 from transforms.parquet_io import new_parquet_writer, schema_row, write_parquet
 from transforms.records import Article, ErrorRecord
@@ -87,7 +87,8 @@ def commit_run(layout: OutputLayout) -> list[str]:
 class WriteDatasets(beam.PTransform):
     """{'articles', 'entities', 'topics', 'entity_aliases', 'errors', and 'feed_state' for runs
     that fetch feeds} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
-    article_id.
+    article_id; 'index_files': the paths of index files other stages staged, committed with
+    the datasets.
 
     Each branch writes its own rows as they come: no join holds every article's text and
     mentions in memory to line them up (the warehouse joins on article_id).
@@ -106,6 +107,8 @@ class WriteDatasets(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         ingested_at = self.layout.run_time
+        inputs = dict(inputs)
+        index_files = inputs.pop("index_files")
         rows = {  # datasets given as records become rows; the others are rows already
             **inputs,
             "articles": inputs["articles"] | "ArticleRows" >> beam.ParDo(
@@ -117,7 +120,8 @@ class WriteDatasets(beam.PTransform):
         files = [dataset_rows | f"Write{dataset.capitalize()}" >> write_parquet(
                      prefixes[dataset], dataset)
                  for dataset, dataset_rows in rows.items()]
-        for kind in KINDS.values():  # what the next runs look up, at the cost of their keys
+        files.append(index_files)
+        for kind in FROM_DATASETS:  # what the next runs look up, at the cost of their keys
             if kind.dataset in rows:
                 label = "".join(part.capitalize() for part in kind.name.split("_"))
                 files.append(rows[kind.dataset]
