@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import traceback
@@ -14,11 +15,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.build import build_pipeline
+from pipeline.compact import DEFAULT_TARGET_MB, compact
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
 from pipeline.options import NewsbeamOptions
 from transforms import metrics
 from transforms.index import SURNAMES, ensure_indexes, merge_touched_buckets
 from transforms.layout import OutputLayout
+from transforms.schemas import DATASETS
 from transforms.write import commit_run
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
@@ -28,9 +31,12 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
+       newsbeam compact OUTPUT [--dataset NAME]... [--target-mb N]
 
-With no --input or --feed, reads the config's inputs (seeds/*.txt) into out/ on the
-DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...)."""
+run: with no --input or --feed, reads the config's inputs (seeds/*.txt) into out/ on the
+DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...).
+compact: merges each partition's small files into files of about N MB (default 128) and each
+index bucket into one file; not while a run writes to OUTPUT."""
 
 
 def effective_config(options: NewsbeamOptions) -> dict[str, Any]:
@@ -113,18 +119,42 @@ def run(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def compact_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newsbeam compact", add_help=False)
+    parser.add_argument("output")
+    parser.add_argument("--dataset", action="append", choices=sorted(DATASETS))
+    parser.add_argument("--target-mb", type=int, default=DEFAULT_TARGET_MB)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # argparse has printed what is wrong
+        return EXIT_USAGE
+    if args.target_mb < 1:
+        print("newsbeam: --target-mb must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if not FileSystems.exists(args.output):
+        print(f"newsbeam: no output at {args.output!r}", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.monotonic()
+    report = compact(args.output, args.dataset, args.target_mb)
+    print(f"{report.summary()}; wall time {time.monotonic() - started:.1f} s")
+    return EXIT_OK
+
+
+COMMANDS = {"run": run, "compact": compact_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
         return EXIT_OK if args else EXIT_USAGE
-    if args[0] != "run":
+    if args[0] not in COMMANDS:
         print(f"newsbeam: unknown command {args[0]!r}\n{USAGE}", file=sys.stderr)
         return EXIT_USAGE
     if any(a in ("-h", "--help") for a in args[1:]):
         print(USAGE)
         return EXIT_OK
-    return run(args[1:])
+    return COMMANDS[args[0]](args[1:])
 
 
 if __name__ == "__main__":

@@ -165,12 +165,12 @@ def write_index_file(folder: str, kind: IndexKind, table: pa.Table, first: str,
     return path
 
 
-def merge_bucket(folder: str, kind: IndexKind) -> bool:
-    """Merges a bucket's files into one when it holds more than MAX_FILES_PER_BUCKET; the new
-    file covers all their runs, so readers ignore the old ones even before they are gone."""
+def merge_bucket(folder: str, kind: IndexKind, max_files: int = MAX_FILES_PER_BUCKET) -> bool:
+    """Merges a bucket's files into one when it holds more than `max_files`; the new file
+    covers all their runs, so readers ignore the old ones even before they are gone."""
     files = bucket_files(folder)
     live = live_files(files)
-    if len(live) <= MAX_FILES_PER_BUCKET:
+    if len(live) <= max_files and len(files) == len(live):
         return False
     ranges = [_runs_covered(path) for path in live]
     write_index_file(folder, kind, read_bucket(folder, kind), min(r[0] for r in ranges),

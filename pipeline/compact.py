@@ -1,0 +1,148 @@
+"""`newsbeam compact OUTPUT`: merge the small files frequent runs leave into files of a target
+size, partition by partition, so warehouse scans stay fast; and merge every index bucket into
+one file.
+
+Crash safety: merged files are written under OUTPUT/_staging/compact-<time>/ (readers skip it),
+then a journal lists, for each merged file, where it goes and which files it replaces; only then
+are merged files moved in and the replaced files deleted. Whatever moment a compaction stops
+at, every row is still in the dataset; the next compaction (or a rerun) first completes a
+journalled one, so a row is never left there twice, and drops a staging folder that never got
+its journal. While one runs, a reader may briefly see a merged file beside the files it
+replaces; runs and compactions must not run at the same time on one output."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.index import KINDS, bucket_files_under, merge_bucket
+from transforms.layout import OutputLayout
+from transforms.parquet_io import ROW_GROUP_BYTES, new_parquet_writer
+from transforms.schemas import DATASETS
+
+JOURNAL = "_journal.json"
+DEFAULT_TARGET_MB = 128
+
+
+@dataclass
+class Compaction:
+    """What a compaction did, for its summary line."""
+
+    files_before: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    files_after: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    buckets_merged: int = 0
+    recovered: int = 0
+
+    def summary(self) -> str:
+        merged = ", ".join(f"{name} {self.files_before[name]} -> {self.files_after[name]} files"
+                           for name in sorted(self.files_before)) or "nothing to merge"
+        recovered = f"; finished {self.recovered} interrupted compaction(s)" * bool(
+            self.recovered)
+        return (f"newsbeam compact: {merged}; index buckets merged {self.buckets_merged}"
+                f"{recovered}")
+
+
+def _files_by_partition(layout: OutputLayout, dataset: str) -> dict[str, list[Any]]:
+    """Each partition folder of a dataset -> its files' metadata, in name order."""
+    found = FileSystems.match([layout.dataset_files(dataset)])[0].metadata_list
+    partitions: dict[str, list[Any]] = defaultdict(list)
+    for metadata in sorted(found, key=lambda m: m.path):
+        partitions[metadata.path.rsplit("/", 1)[0]].append(metadata)
+    return partitions
+
+
+def _groups_to_merge(files: list[Any], target_bytes: int) -> list[list[Any]]:
+    """The partition's small files packed into groups of at most target_bytes (in name order,
+    so files of neighbouring runs go together); groups of one file are left alone."""
+    groups: list[list[Any]] = [[]]
+    for metadata in files:
+        if metadata.size_in_bytes >= target_bytes:
+            continue
+        if groups[-1] and sum(m.size_in_bytes for m in groups[-1]) + metadata.size_in_bytes > (
+                target_bytes):
+            groups.append([])
+        groups[-1].append(metadata)
+    return [group for group in groups if len(group) > 1]
+
+
+def _write_merged(paths: list[str], dataset: str, target: str) -> None:
+    """The rows of `paths`, in order, as one file at `target` (row groups of about
+    ROW_GROUP_BYTES)."""
+    tables = []
+    for path in paths:
+        with FileSystems.open(path) as handle:
+            tables.append(pq.read_table(handle).cast(DATASETS[dataset]))
+    table = pa.concat_tables(tables)
+    rows_per_group = max(1, int(ROW_GROUP_BYTES * table.num_rows / max(table.nbytes, 1)))
+    with FileSystems.create(target) as handle:
+        writer = new_parquet_writer(handle, dataset)
+        writer.write_table(table, row_group_size=rows_per_group)
+        writer.close()
+
+
+def _apply(journal_path: str) -> None:
+    """Moves a journal's merged files in and deletes the files they replace; then the
+    compaction's staging folder. Safe to repeat from any point."""
+    with FileSystems.open(journal_path) as handle:
+        entries = json.loads(handle.read())["merged"]
+    for entry in entries:
+        if FileSystems.exists(entry["staged"]):
+            FileSystems.rename([entry["staged"]], [entry["target"]])
+        replaced = [path for path in entry["replaces"] if FileSystems.exists(path)]
+        if replaced:
+            FileSystems.delete(replaced)
+    FileSystems.delete([journal_path.rsplit("/", 1)[0]])
+
+
+def recover(layout: OutputLayout) -> int:
+    """Completes journalled compactions an interruption left, and removes the staging folders
+    of those stopped before their journal; returns how many were completed."""
+    completed, prefix = 0, f"{layout.root}/_staging/"
+    files = FileSystems.match([f"{prefix}compact-*/**"])[0].metadata_list
+    for folder in sorted({m.path[:m.path.index("/", len(prefix))] for m in files}):
+        journal = f"{folder}/{JOURNAL}"
+        if FileSystems.exists(journal):
+            _apply(journal)
+            completed += 1
+        else:
+            FileSystems.delete([folder])
+    return completed
+
+
+def compact(output: str, datasets: list[str] | None = None,
+            target_mb: int = DEFAULT_TARGET_MB) -> Compaction:
+    """Merges the small files of `datasets` (all when None) and every index bucket."""
+    layout = OutputLayout(output, datetime.now(UTC))
+    report = Compaction(recovered=recover(layout))
+    staging = f"{layout.root}/_staging/compact-{layout.stamp}"
+    entries = []
+    for dataset in datasets or list(DATASETS):
+        for folder, files in _files_by_partition(layout, dataset).items():
+            report.files_before[dataset] += len(files)
+            report.files_after[dataset] += len(files)
+            for group in _groups_to_merge(files, target_mb * 1024 * 1024):
+                name = f"part-compact-{layout.stamp}-{uuid.uuid4().hex[:12]}.parquet"
+                relative = f"{folder[len(layout.root) + 1:]}/{name}"
+                paths = [m.path for m in group]
+                _write_merged(paths, dataset, f"{staging}/{relative}")
+                entries.append({"staged": f"{staging}/{relative}",
+                                "target": layout.committed(relative), "replaces": paths})
+                report.files_after[dataset] -= len(group) - 1
+    if entries:
+        with FileSystems.create(f"{staging}/{JOURNAL}") as handle:
+            handle.write(json.dumps({"merged": entries}, indent=1).encode())
+        _apply(f"{staging}/{JOURNAL}")
+    for kind in KINDS.values():
+        folders = {path.rsplit("/", 1)[0] for path in bucket_files_under(
+            layout.index_root(kind.name))}
+        report.buckets_merged += sum(merge_bucket(folder, kind, max_files=1)
+                                     for folder in sorted(folders))
+    return report
