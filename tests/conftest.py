@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,20 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.Co
     """`python -m pipeline run ARGS` as a user would run it."""
     return subprocess.run([sys.executable, "-m", "pipeline", "run", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def seeds_in_three_runs(folder: Path) -> list[Path]:
+    """The seeds split over three input folders under `folder` (000-001, 002-003, 004); the
+    last holds seed 004, whose "Assad" links to the full name only earlier runs saw."""
+    folders = []
+    for number, names in enumerate((["000", "001"], ["002", "003"], ["004"])):
+        run_folder = folder / f"run{number}"
+        run_folder.mkdir()
+        for name in names:
+            [seed] = SEEDS.glob(f"{name}_*.txt")
+            shutil.copy(seed, run_folder / seed.name)
+        folders.append(run_folder)
+    return folders
 
 
 def read_dataset(output: Path, name: str) -> list[dict[str, Any]]:

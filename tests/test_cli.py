@@ -16,6 +16,7 @@ from conftest import (
     check_seed_cleaning,
     read_dataset,
     run_cli,
+    seeds_in_three_runs,
 )
 from httpserver import page, serve
 
@@ -139,20 +140,6 @@ def test_rerun_into_same_output_adds_nothing(tmp_path: Path) -> None:
 def entity_rows(output: Path) -> list[tuple]:
     return sorted((e["article_id"], e["start"], e["end"], e["entity_id"], e["name"], e["label"])
                   for e in read_dataset(output, "entities"))
-
-
-def seeds_in_three_runs(tmp_path: Path) -> list[Path]:
-    """The seeds split over three input folders, the last holding seed 004, whose "Assad"
-    links to the full name only earlier runs saw."""
-    folders = []
-    for number, names in enumerate((["000", "001"], ["002", "003"], ["004"])):
-        folder = tmp_path / f"run{number}"
-        folder.mkdir()
-        for name in names:
-            [seed] = SEEDS.glob(f"{name}_*.txt")
-            shutil.copy(seed, folder / seed.name)
-        folders.append(folder)
-    return folders
 
 
 def test_three_runs_give_the_entities_of_one(seed_run: dict[str, Any], tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEEDS, read_dataset, run_cli
+from conftest import read_dataset, run_cli, seeds_in_three_runs
 
 from pipeline import cli, compact
 from transforms.index import bucket_files_under
@@ -33,12 +33,7 @@ def three_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An output written by three runs (seeds 000-001, 002-003, 004): three files a dataset."""
     work = tmp_path_factory.mktemp("three-runs")
     output = work / "out"
-    for number, names in enumerate((["000", "001"], ["002", "003"], ["004"])):
-        folder = work / f"in{number}"
-        folder.mkdir()
-        for name in names:
-            [seed] = SEEDS.glob(f"{name}_*.txt")
-            shutil.copy(seed, folder / seed.name)
+    for folder in seeds_in_three_runs(work):
         result = run_cli("--input", f"{folder}/*.txt", "--output", str(output))
         assert result.returncode == 0, result.stderr[-3000:]
     return output

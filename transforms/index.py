@@ -17,6 +17,7 @@ import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
@@ -269,21 +270,6 @@ class ReadBucket(beam.DoFn):
         yield from read_bucket(folder, self.kind, keys).to_pylist()
 
 
-class LookupIndex(beam.PTransform):
-    """Keys -> the rows an index holds for them (none for a key never written). Keys are
-    grouped by bucket, so each bucket is opened once per run."""
-
-    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
-        super().__init__()
-        self.layout = layout
-        self.kind = kind
-
-    def expand(self, keys: beam.PCollection) -> beam.PCollection:
-        bucket_of = self.kind.bucket_of
-        return (keys
-                | "KeyByBucket" >> beam.Map(lambda key: (bucket_of(key), key))
-                | "KeysByBucket" >> beam.GroupByKey()
-                | "ReadBuckets" >> beam.ParDo(ReadBucket(self.layout, self.kind)))
 
 
 class WriteBucket(beam.DoFn):
@@ -301,17 +287,30 @@ class WriteBucket(beam.DoFn):
         yield write_index_file(folder, self.kind, table, self.layout.stamp, self.layout.stamp)
 
 
-class WriteIndex(beam.PTransform):
-    """Index rows (dicts with the kind's columns) -> paths of the staged index files."""
+class PerBucket(beam.PTransform):
+    """Elements grouped by the bucket of their key, each bucket's group handed to `handler`
+    (a DoFn taking (bucket, elements)): a bucket is opened or written once per run."""
 
-    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+    def __init__(self, kind: IndexKind, key_of: Callable[[Any], str],
+                 handler: beam.DoFn) -> None:
         super().__init__()
-        self.layout = layout
         self.kind = kind
+        self.key_of = key_of
+        self.handler = handler
 
-    def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        bucket_of = self.kind.bucket_of
-        return (rows
-                | "RowByBucket" >> beam.Map(lambda row: (bucket_of(row["key"]), row))
-                | "RowsByBucket" >> beam.GroupByKey()
-                | "WriteBuckets" >> beam.ParDo(WriteBucket(self.layout, self.kind)))
+    def expand(self, elements: beam.PCollection) -> beam.PCollection:
+        bucket_of, key_of = self.kind.bucket_of, self.key_of
+        return (elements
+                | "ByBucket" >> beam.Map(lambda element: (bucket_of(key_of(element)), element))
+                | "GroupByBucket" >> beam.GroupByKey()
+                | "EachBucket" >> beam.ParDo(self.handler))
+
+
+def LookupIndex(layout: OutputLayout, kind: IndexKind) -> PerBucket:  # noqa: N802 - a transform
+    """Keys -> the rows an index holds for them (none for a key never written)."""
+    return PerBucket(kind, str, ReadBucket(layout, kind))
+
+
+def WriteIndex(layout: OutputLayout, kind: IndexKind) -> PerBucket:  # noqa: N802 - a transform
+    """Index rows (dicts with the kind's columns) -> paths of the staged index files."""
+    return PerBucket(kind, itemgetter("key"), WriteBucket(layout, kind))
