@@ -77,7 +77,7 @@ def bare_loop(folder: Path) -> int:
 def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
     """(seconds, peak resident MB) of one mode, run as a child process."""
     if mode == "a":
-        command = [sys.executable, __file__, "--bare", str(folder)]
+        command = [sys.executable, "-m", "benchmarks.throughput", "--bare", str(folder)]
     else:
         command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/*.html.gz",
                    "--output", str(output), *MODES[mode][1]]

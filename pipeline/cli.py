@@ -16,18 +16,28 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.build import build_pipeline
 from pipeline.compact import DEFAULT_TARGET_MB, compact
+from pipeline.compact import recover as recover_compactions
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
+from pipeline.lease import Lease, LeaseBusy, LeaseLost, LeaseSettings
 from pipeline.options import NewsbeamOptions
 from transforms import metrics
-from transforms.index import SURNAMES, ensure_indexes, merge_touched_buckets
-from transforms.layout import OutputLayout
+from transforms.index import (
+    SURNAMES,
+    ensure_indexes,
+    merge_touched_buckets,
+    next_run_time,
+    note_committed_run,
+)
+from transforms.layout import FAILED, OutputLayout
 from transforms.schemas import DATASETS
-from transforms.write import commit_run
+from transforms.write import commit_run, recover_runs
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
 # was committed (unexpected failures past their limit, or the runner stopped); the command
 # could not start (usage, config or output location).
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+# Another run or compaction holds the output's lease (and lease.wait_s passed).
+EXIT_LEASE_BUSY = 3
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
@@ -87,14 +97,50 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
 
 
+def finish_commit(layout: OutputLayout, committed: list[str]) -> None:
+    """What follows a run's files into the output: its time for the next runs, and the
+    merging of the index buckets it added to."""
+    note_committed_run(layout)
+    merge_touched_buckets(layout, committed)
+
+
+def recover_output(output: str) -> str:
+    """Finishes or undoes what interrupted runs and compactions left (under the lease);
+    returns a note for the summary line, empty when there was nothing."""
+    layout = OutputLayout(output, datetime.now(UTC))
+    finished, undone = recover_runs(layout)
+    for earlier, committed in finished:
+        finish_commit(earlier, committed)
+    compactions = recover_compactions(layout)
+    done = [f"{n} {what}" for n, what in ((len(finished), "interrupted commit(s) finished"),
+                                         (undone, "unfinished run(s) removed"),
+                                         (compactions, "interrupted compaction(s) finished"))
+            if n]
+    return f"; recovered: {', '.join(done)}" if done else ""
+
+
 def run(argv: list[str]) -> int:
     options = PipelineOptions(argv)
     try:
         config = effective_config(options.view_as(NewsbeamOptions))
         settings = run_settings(config)
         check_output_writable(settings.output)
-        started = time.monotonic()
-        layout = settings.layout(datetime.now(UTC))
+    except (ConfigError, ValueError) as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with Lease(settings.output, settings.lease, "run") as lease:
+            return run_holding_lease(options, settings, lease)
+    except LeaseBusy as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_LEASE_BUSY
+
+
+def run_holding_lease(options: PipelineOptions, settings: RunSettings, lease: Lease) -> int:
+    started = time.monotonic()
+    recovered = recover_output(settings.output)
+    layout = settings.layout(next_run_time(settings.output, datetime.now(UTC)))
+    try:
         indexed = prepare_indexes(settings, layout)
         pipeline = build_pipeline(options, settings, layout)
     except (ConfigError, ValueError) as exc:
@@ -111,11 +157,18 @@ def run(argv: list[str]) -> int:
     totals = metrics.totals(result)
     breach = settings.failures.breach(totals)
     if breach is not None:
+        with FileSystems.create(layout.marker(FAILED)) as handle:
+            handle.write(breach.encode())
         print(f"newsbeam: the run failed, nothing committed: {breach}; its files and errors "
               f"rows are left in {layout.staging}", file=sys.stderr)
         return EXIT_RUN_FAILED
-    merge_touched_buckets(layout, commit_run(layout))
-    print(summary(totals, time.monotonic() - started, indexed))
+    try:
+        lease.check_held()
+    except LeaseLost as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    finish_commit(layout, commit_run(layout))
+    print(summary(totals, time.monotonic() - started, indexed) + recovered)
     return EXIT_OK
 
 
@@ -135,8 +188,14 @@ def compact_command(argv: list[str]) -> int:
         print(f"newsbeam: no output at {args.output!r}", file=sys.stderr)
         return EXIT_USAGE
     started = time.monotonic()
-    report = compact(args.output, args.dataset, args.target_mb)
-    print(f"{report.summary()}; wall time {time.monotonic() - started:.1f} s")
+    try:
+        with Lease(args.output, LeaseSettings(), "compaction"):
+            recovered = recover_output(args.output)
+            report = compact(args.output, args.dataset, args.target_mb)
+    except LeaseBusy as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_LEASE_BUSY
+    print(f"{report.summary()}; wall time {time.monotonic() - started:.1f} s{recovered}")
     return EXIT_OK
 
 

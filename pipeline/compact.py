@@ -105,9 +105,8 @@ def _apply(journal_path: str) -> None:
 def recover(layout: OutputLayout) -> int:
     """Completes journalled compactions an interruption left, and removes the staging folders
     of those stopped before their journal; returns how many were completed."""
-    completed, prefix = 0, f"{layout.root}/_staging/"
-    files = FileSystems.match([f"{prefix}compact-*/**"])[0].metadata_list
-    for folder in sorted({m.path[:m.path.index("/", len(prefix))] for m in files}):
+    completed = 0
+    for folder in layout.staging_folders("compact"):
         journal = f"{folder}/{JOURNAL}"
         if FileSystems.exists(journal):
             _apply(journal)
@@ -121,7 +120,7 @@ def compact(output: str, datasets: list[str] | None = None,
             target_mb: int = DEFAULT_TARGET_MB) -> Compaction:
     """Merges the small files of `datasets` (all when None) and every index bucket."""
     layout = OutputLayout(output, datetime.now(UTC))
-    report = Compaction(recovered=recover(layout))
+    report = Compaction(recovered=recover(layout))  # 0 when the launcher recovered first
     staging = f"{layout.root}/_staging/compact-{layout.stamp}"
     entries = []
     for dataset in datasets or list(DATASETS):

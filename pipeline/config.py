@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.lease import LeaseSettings
 from transforms.clean import BoilerplateRules, CleanSettings
 from transforms.entities import EntitySettings
 from transforms.failures import FailureLimits
@@ -117,6 +118,7 @@ class RunSettings:
     entities: EntitySettings
     topics: TopicSettings
     failures: FailureLimits
+    lease: LeaseSettings
 
     def layout(self, run_time: datetime) -> OutputLayout:
         """Where a run started at `run_time` writes."""
@@ -150,4 +152,5 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
                                     max_topics=topics["max_topics"], **topics["scoring"])),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
+        lease=LeaseSettings(**config["lease"]),
     )

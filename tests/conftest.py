@@ -59,6 +59,13 @@ def read_dataset(output: Path, name: str) -> list[dict[str, Any]]:
     return ds.dataset(output / name, partitioning="hive").to_table().to_pylist()
 
 
+def rows(output: Path, dataset: str) -> list[tuple]:
+    """A dataset's rows without the ingestion time, sorted, for comparing runs."""
+    return sorted(tuple((k, repr(v)) for k, v in row.items()
+                        if k not in ("ingested_at", "ingest_date"))
+                  for row in read_dataset(output, dataset))
+
+
 def seed_expectations() -> dict[str, Any]:
     import yaml
 

@@ -15,6 +15,7 @@ from conftest import (
     SHARED_BENCHMARKS,
     check_seed_cleaning,
     read_dataset,
+    rows,
     run_cli,
     seeds_in_three_runs,
 )
@@ -23,13 +24,6 @@ from httpserver import page, serve
 pytestmark = pytest.mark.slow
 ARTICLE_KEYS = ("article_id", "source", "url", "title", "text", "published_at", "language",
                 "word_count", "removed")
-
-
-def rows(output: Path, dataset: str, drop: tuple[str, ...] = ("ingested_at",
-                                                                "ingest_date")) -> list[tuple]:
-    """A dataset's rows without the ingestion time, sorted, for comparing runs."""
-    return sorted(tuple((k, repr(v)) for k, v in row.items() if k not in drop)
-                  for row in read_dataset(output, dataset))
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def _changed(value: Any) -> Any:
     if isinstance(value, bool):
         return not value
     if isinstance(value, int | float):
-        return value + 1 if isinstance(value, int) else value / 2
+        return value + 1 if isinstance(value, int) else (value / 2 or 1.0)
     if isinstance(value, str):
         return value + "-changed"
     if isinstance(value, list):

@@ -17,6 +17,7 @@ import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -26,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.layout import OutputLayout
+from transforms.layout import STAMP_FORMAT, OutputLayout
 from transforms.schemas import UTC_TIMESTAMP
 
 MAX_FILES_PER_BUCKET = 8
@@ -188,6 +189,33 @@ def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str]) -> int
         name = folder.rsplit("/_index/", 1)[1].split("/", 1)[0]
         merged += merge_bucket(folder, KINDS[name])
     return merged
+
+
+def _last_run_file(root: str) -> str:
+    return f"{root.rstrip('/')}/_index/_last_run"
+
+
+def next_run_time(root: str, now: datetime) -> datetime:
+    """The time of a run starting now: later than every committed run's, even when this
+    machine's clock is behind the one that ran before (index files are ordered by run time,
+    and a merged file covers every run time in its range)."""
+    path = _last_run_file(root)
+    if not FileSystems.exists(path):
+        return now
+    with FileSystems.open(path) as handle:
+        last = datetime.strptime(handle.read().decode().strip(), STAMP_FORMAT).replace(tzinfo=UTC)
+    return max(now, last + timedelta(microseconds=1))
+
+
+def note_committed_run(layout: OutputLayout) -> None:
+    """Records a committed run's time for next_run_time (the latest one wins)."""
+    path = _last_run_file(layout.root)
+    if FileSystems.exists(path):
+        with FileSystems.open(path) as handle:
+            if handle.read().decode().strip() >= layout.stamp:
+                return
+    with FileSystems.create(path) as handle:
+        handle.write(layout.stamp.encode())
 
 
 def _complete_marker(layout: OutputLayout, kind: IndexKind) -> str:

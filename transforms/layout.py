@@ -4,9 +4,14 @@ folders starting with "_"), its scratch files and its manifest. Every path is ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+from apache_beam.io.filesystems import FileSystems
 
 MANIFEST = "_manifest.json"
+COMMITTING = "_committing"  # in a staging folder: its commit has started (and must finish)
+FAILED = "_failed"  # in a staging folder: the run failed; kept for inspection, never committed
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,21 @@ class OutputLayout:
 
     @property
     def stamp(self) -> str:
-        return f"{self.run_time:%Y%m%dT%H%M%S%fZ}"
+        return self.run_time.strftime(STAMP_FORMAT)
+
+    @classmethod
+    def of_staging(cls, staging: str) -> OutputLayout:
+        """The layout of the run whose staging folder this is (OUTPUT/_staging/run-<time>)."""
+        root, name = staging.rstrip("/").rsplit("/_staging/", 1)
+        run_time = datetime.strptime(name.removeprefix("run-"), STAMP_FORMAT)
+        return cls(root, run_time.replace(tzinfo=UTC))
+
+    def staging_folders(self, kind: str) -> list[str]:
+        """The staging folders of every run ("run") or compaction ("compact") left under
+        OUTPUT/_staging/, found through their files (object stores have no folders)."""
+        prefix = f"{self.root}/_staging/"
+        files = FileSystems.match([f"{prefix}{kind}-*/**"])[0].metadata_list
+        return sorted({m.path[:m.path.index("/", len(prefix))] for m in files})
 
     def dataset(self, name: str) -> str:
         return f"{self.root}/{name}"
@@ -40,6 +59,10 @@ class OutputLayout:
     @property
     def manifest(self) -> str:
         return f"{self.staging}/{MANIFEST}"
+
+    def marker(self, name: str) -> str:
+        """A marker file in the run's staging folder (COMMITTING, FAILED)."""
+        return f"{self.staging}/{name}"
 
     def staged_prefix(self, name: str) -> str:
         """Prefix of the run's files of a dataset, inside the staging folder."""

@@ -13,7 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
 from transforms.index import FROM_DATASETS, WriteIndex
-from transforms.layout import OutputLayout
+from transforms.layout import COMMITTING, FAILED, OutputLayout
 from transforms.parquet_io import new_parquet_writer, schema_row, write_parquet
 from transforms.records import Article, ErrorRecord
 from transforms.text import word_count
@@ -67,21 +67,61 @@ def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, s
         handle.write(json.dumps({"files": relative}, indent=1).encode())
 
 
+def _commit_order(relative: str) -> int:
+    """Rows an article links to move before the article; the indexes last of all: a reader
+    who sees an article sees its entity and topic rows, and an id is only ever skipped once
+    its article is in."""
+    if relative.startswith("_index/"):
+        return 2
+    return 1 if relative.startswith("articles/") else 0
+
+
 def commit_run(layout: OutputLayout) -> list[str]:
     """Move a finished run's files (those its manifest lists) from its staging folder into the
     datasets and indexes; returns where they went. Every file is complete before it moves, so
     readers never see a partial one, and a file a failed attempt left behind is never
-    committed."""
+    committed. A marker written first makes the commit resumable: a commit interrupted at any
+    point is finished by the next run (recover_runs)."""
+    with FileSystems.create(layout.marker(COMMITTING)) as handle:
+        handle.write(b"the manifest's files are moving into the output\n")
+    return _finish_commit(layout)
+
+
+def _finish_commit(layout: OutputLayout) -> list[str]:
+    """Moves whatever of the manifest's files is still in the staging folder (safe to repeat
+    from any point), then removes the folder."""
     with FileSystems.open(layout.manifest) as handle:
-        relative = json.loads(handle.read())["files"]
-    targets = [layout.committed(path) for path in relative]
-    for target in targets:
+        relative = sorted(json.loads(handle.read())["files"], key=_commit_order)
+    for path in relative:
+        staged, target = layout.staged(path), layout.committed(path)
+        if not FileSystems.exists(staged):
+            continue  # moved before an interruption
+        if FileSystems.exists(target):  # copied before an interruption (object stores)
+            FileSystems.delete([staged])
+            continue
         folder = target.rsplit("/", 1)[0]
         if not FileSystems.exists(folder):
             FileSystems.mkdirs(folder)
-    FileSystems.rename([layout.staged(path) for path in relative], targets)
+        FileSystems.rename([staged], [target])
     FileSystems.delete([layout.staging])
-    return targets
+    return [layout.committed(path) for path in relative]
+
+
+def recover_runs(layout: OutputLayout) -> tuple[list[tuple[OutputLayout, list[str]]], int]:
+    """Finishes the commits that an interrupted run left half done and removes the staging
+    folders of runs that never began their commit (their work is done again by the next run);
+    folders of failed runs (marked FAILED) stay for inspection. Call it while holding the
+    output's lease. Returns (each finished run's layout and files, how many runs were
+    undone)."""
+    finished, undone = [], 0
+    for staging in layout.staging_folders("run"):
+        earlier = OutputLayout.of_staging(staging)
+        if FileSystems.exists(earlier.marker(COMMITTING)):
+            finished.append((earlier, _finish_commit(earlier)))
+        elif not FileSystems.exists(earlier.marker(FAILED)):
+            FileSystems.delete([staging])
+            undone += 1
+    return finished, undone
 
 
 class WriteDatasets(beam.PTransform):
