@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import socket
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from conftest import FIXTURES
 from httpserver import page, serve
 
+from transforms import fetch
 from transforms.failures import ERRORS
-from transforms.fetch import FetchError, HttpClient, HttpSettings, retry_after_seconds
+from transforms.fetch import (
+    FetchError,
+    HttpClient,
+    HttpSettings,
+    check_public_host,
+    fetch_robots,
+    retry_after_seconds,
+)
 from transforms.records import RawDocument
 from transforms.sources import FeedSettings, FetchFeed, FetchPages, host_key
 
@@ -184,7 +194,8 @@ def test_pages_respect_robots_and_become_html_documents() -> None:
                                                                    "/file.pdf")]
         fetcher = FetchPages(SETTINGS)
         fetcher.setup()
-        outputs = list(fetcher.process((("host", 0), entries)))
+        verdicts = {server.base: fetch_robots(fetcher.client, server.base)}
+        outputs = list(fetcher.process((("host", 0), entries), verdicts))
     documents = [o for o in outputs if isinstance(o, RawDocument)]
     errors = {o.value.source: o.value.message for o in outputs if getattr(o, "tag", None)}
     assert [d.url for d in documents] == [f"{server.base}/news/1"]
@@ -202,3 +213,68 @@ def test_pages_are_grouped_by_host() -> None:
     assert host_key(first, 1)[0] != host_key(other_host, 1)[0]
     assert {host_key(RawDocument("f", "html", "", url=f"https://a.example/{n}"), 2)[1]
             for n in range(10)} == {0, 1}
+
+
+@pytest.mark.parametrize(("robots", "allowed", "reason"), [
+    (page("down", status=503), False, "HTTP 503"),  # 5xx after the retries: site disallowed
+    (page("slow", **{"X-Test-Delay": "1.5"}), False, "timed out"),  # no answer: disallowed
+    (page("busy", status=429), False, "HTTP 429"),  # 429 after the retries: disallowed
+    (page("no such file", status=404), True, ""),  # 4xx: no rules, everything allowed
+    (page("members only", status=403), True, ""),
+])
+def test_robots_txt_as_rfc_9309_reads_it(robots: Any, allowed: bool, reason: str) -> None:
+    article = (FIXTURES / "html" / "council.html").read_bytes()
+    with serve({"/robots.txt": robots, "/news/1": page(article),
+                "/news/2": page(article)}) as server:
+        fetcher = FetchPages(dataclasses.replace(SETTINGS, read_timeout_s=0.3, retries=1,
+                                                 backoff_s=0.01))
+        fetcher.setup()
+        verdicts = {server.base: fetch_robots(fetcher.client, server.base)}
+        entries = [RawDocument("feed", "html", "", url=f"{server.base}/news/{n}")
+                   for n in (1, 2)]
+        outputs = list(fetcher.process((("host", 0), entries), verdicts))
+        hits = dict(server.hits)
+    errors = [o.value for o in outputs if getattr(o, "tag", None) == ERRORS]
+    if allowed:
+        assert [o.url for o in outputs if isinstance(o, RawDocument)] == [
+            f"{server.base}/news/1", f"{server.base}/news/2"]
+        assert errors == []
+    else:  # every page an errors row naming the reason; no page requested
+        assert [(e.source, e.stage) for e in errors] == [
+            (f"{server.base}/news/{n}", "fetch") for n in (1, 2)]
+        assert all(f"robots.txt of {server.base} is unreachable" in e.message
+                   and reason in e.message and "disallowed for this run" in e.message
+                   for e in errors)
+        assert hits.get("/news/1", 0) == hits.get("/news/2", 0) == 0
+    assert hits["/robots.txt"] == (1 if allowed else 2)  # once, plus one retry on failure
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name resolves to a public address for the check and to a private
+    one after. The request goes to the checked address (here refused at connect, so nothing
+    leaves this machine), never to the private one: the retry resolves anew, gets the
+    private address and is refused before connecting."""
+    real_getaddrinfo = socket.getaddrinfo
+    answers = ["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1"]
+    lookups, connects = [], []
+
+    def rebinding_resolver(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "news.rebind.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[len(lookups) - 1], port))]
+
+    def refused(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        connects.append(address)
+        raise ConnectionRefusedError("refused in the test")
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", rebinding_resolver)
+    monkeypatch.setattr("urllib3.util.connection.create_connection", refused)
+    http, _ = client(allow_private_hosts=False, retries=1)
+    with pytest.raises(FetchError, match="resolves to non-public address 127.0.0.1; pass "
+                                         "--allow-private-hosts"):
+        http.get("http://news.rebind.example:8080/story")
+    assert connects == [("93.184.216.34", 8080)]  # one connection, to the checked address
+    assert lookups == ["news.rebind.example"] * 2  # once per connection attempt
+    assert check_public_host("http://93.184.216.34:8080/") == "93.184.216.34"

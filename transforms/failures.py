@@ -131,8 +131,8 @@ class StageDoFn(beam.DoFn):
 
 
 def apply_stage(
-    pcoll: beam.PCollection, label: str, dofn: StageDoFn
+    pcoll: beam.PCollection, label: str, dofn: StageDoFn, *side_inputs: Any
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """Run a StageDoFn; return (good records, ErrorRecords)."""
-    outputs = pcoll | label >> beam.ParDo(dofn).with_outputs(ERRORS, main=MAIN)
+    """Run a StageDoFn (with any side inputs); return (good records, ErrorRecords)."""
+    outputs = pcoll | label >> beam.ParDo(dofn, *side_inputs).with_outputs(ERRORS, main=MAIN)
     return outputs[MAIN], outputs[ERRORS]

@@ -12,7 +12,8 @@ import urllib.robotparser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from transforms.failures import BadInput
 from transforms.settings import check_at_least, check_fields
@@ -22,7 +23,12 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(BadInput):
-    """A URL that could not be fetched; the message says why (status, timeout, cap, ...)."""
+    """A URL that could not be fetched; the message says why (status, timeout, cap, ...).
+    `status`: the HTTP status that ended it, None for timeouts, connection and DNS failures."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -58,20 +64,25 @@ class Response:
     body: bytes = b""
 
 
-def check_public_host(url: str) -> None:
-    """Refuse URLs whose host resolves to loopback, private, link-local or multicast addresses."""
+def check_public_host(url: str) -> str:
+    """The address to connect to for `url`: its host resolved once, refused when any address
+    it resolves to is loopback, private, link-local or multicast. The caller connects to this
+    very address, so a DNS answer that changes after the check cannot redirect the request."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url}")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {parts.hostname}: {exc.strerror}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             raise FetchError(f"{parts.hostname} resolves to non-public address {address}; pass "
                              "--allow-private-hosts to fetch from it")
+    if not addresses:
+        raise FetchError(f"cannot resolve {parts.hostname}: no address")
+    return str(addresses[0])
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -100,12 +111,10 @@ class HttpClient:
     def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
         """GET with retries and checked redirects; 304 comes back as a Response too."""
         for _ in range(self.settings.max_redirects + 1):
-            if not self.settings.allow_private_hosts:
-                check_public_host(url)
             response = self._get_with_retries(url, headers or {})
             if response.status not in REDIRECT_STATUSES:
                 if response.status >= 400:
-                    raise FetchError(f"HTTP {response.status} from {url}")
+                    raise FetchError(f"HTTP {response.status} from {url}", response.status)
                 return response
             location = response.headers.get("location")
             if not location:
@@ -134,13 +143,33 @@ class HttpClient:
             self.sleep(min(settings.max_backoff_s, wait if wait is not None else delay))
         raise AssertionError("unreachable")
 
+    def _connection_pool(self, url: str) -> tuple[Any, str, str]:
+        """(pool, path, Host header) for `url`. Unless private hosts are allowed, the pool
+        connects to the address check_public_host approved (every attempt and every redirect
+        hop is checked anew), with the Host header and the TLS server name of the URL's host."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"not an http(s) URL: {url}")
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        address, pool_kwargs = host, {}
+        if not self.settings.allow_private_hosts:
+            address = check_public_host(url)
+            if parts.scheme == "https":
+                pool_kwargs = {"server_hostname": host, "assert_hostname": host}
+        pool = self.pool.connection_from_host(address, port, parts.scheme,
+                                              pool_kwargs=pool_kwargs)
+        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        return pool, path, parts.netloc.rsplit("@", 1)[-1]
+
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
         timeout = self._urllib3.Timeout(connect=self.settings.connect_timeout_s,
                                         read=self.settings.read_timeout_s)
-        raw = self.pool.request("GET", url, headers={"User-Agent": self.settings.user_agent,
-                                                     **headers},
-                                redirect=False, retries=False, preload_content=False,
-                                timeout=timeout)
+        pool, path, host_header = self._connection_pool(url)
+        raw = pool.urlopen("GET", path, headers={"Host": host_header,
+                                                 "User-Agent": self.settings.user_agent,
+                                                 **headers},
+                           redirect=False, retries=False, preload_content=False,
+                           timeout=timeout, assert_same_host=False)
         complete = False
         try:
             body = bytearray()
@@ -160,23 +189,47 @@ class HttpClient:
                 raw.close()
 
 
-class RobotsRules:
-    """robots.txt per site, fetched once per worker with the same client; a site without one
-    (or whose robots.txt cannot be fetched) allows everything."""
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
-    def __init__(self, client: HttpClient) -> None:
-        self.client = client
+
+# What a site's robots.txt says for this run: its text, or why the whole site is disallowed.
+RobotsVerdict = tuple[str | None, str]
+
+
+def fetch_robots(client: HttpClient, origin: str) -> RobotsVerdict:
+    """A site's robots.txt as RFC 9309 (2.3.1) reads it: fetched (redirects followed), its
+    rules; a 4xx other than 429, no rules (everything allowed); a 5xx or a 429 after the
+    retries, a timeout or a connection failure, the site unreachable: all of it disallowed
+    for this run."""
+    try:
+        return client.get(f"{origin}/robots.txt").body.decode("utf-8", "replace"), ""
+    except FetchError as exc:
+        if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+            return "", ""
+        return None, f"robots.txt of {origin} is unreachable ({exc}), so the site is " \
+                     "disallowed for this run"
+
+
+class RobotsRules:
+    """The robots.txt verdicts of a run's sites (fetched once per site per run), parsed once
+    per worker."""
+
+    def __init__(self, verdicts: dict[str, RobotsVerdict], user_agent: str) -> None:
+        self.verdicts = verdicts
+        self.user_agent = user_agent
         self.parsers: dict[str, urllib.robotparser.RobotFileParser] = {}
 
-    def allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+    def check(self, url: str) -> None:
+        """Raises FetchError, saying why, unless `url` may be fetched."""
+        origin = origin_of(url)
+        text, unreachable = self.verdicts.get(
+            origin, (None, f"robots.txt of {origin} could not be checked"))
+        if text is None:
+            raise FetchError(unreachable)
         if origin not in self.parsers:
-            parser = urllib.robotparser.RobotFileParser()
-            try:
-                body = self.client.get(f"{origin}/robots.txt").body
-                parser.parse(body.decode("utf-8", "replace").splitlines())
-            except FetchError:
-                parser.parse([])
-            self.parsers[origin] = parser
-        return self.parsers[origin].can_fetch(self.client.settings.user_agent, url)
+            self.parsers[origin] = urllib.robotparser.RobotFileParser()
+            self.parsers[origin].parse(text.splitlines())
+        if not self.parsers[origin].can_fetch(self.user_agent, url):
+            raise FetchError(f"robots.txt disallows {url} for {self.user_agent}")

@@ -21,7 +21,15 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
 from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn, apply_stage
-from transforms.fetch import FetchError, HttpClient, HttpSettings, RobotsRules
+from transforms.fetch import (
+    FetchError,
+    HttpClient,
+    HttpSettings,
+    RobotsRules,
+    RobotsVerdict,
+    fetch_robots,
+    origin_of,
+)
 from transforms.history import SkipWritten, WrittenIds
 from transforms.index import FEED_STATE, LookupIndex
 from transforms.layout import OutputLayout
@@ -276,43 +284,62 @@ def host_key(document: RawDocument, shards: int) -> tuple[str, int]:
     return urlsplit(url).netloc.lower(), sum(url.encode()) % max(1, shards)
 
 
-class FetchPages(StageDoFn):
-    """A host's feed entries -> RawDocuments holding each entry's full page, fetched one after
-    another with the politeness delay between them, and only where robots.txt allows."""
+class FetchRobots(StageDoFn):
+    """A site (origin) -> (origin, its robots.txt verdict): fetched once per site per run."""
 
     stage = "fetch"
 
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
         self.client: HttpClient | None = None
-        self.robots: RobotsRules | None = None
 
     def setup(self) -> None:
         self.client = HttpClient(self.settings)
-        self.robots = RobotsRules(self.client)
+
+    def handle(self, origin: str) -> Iterator[tuple[str, RobotsVerdict]]:
+        if self.client is None:
+            self.setup()
+        yield origin, fetch_robots(self.client, origin)
+
+
+class FetchPages(StageDoFn):
+    """A host's feed entries -> RawDocuments holding each entry's full page, fetched one after
+    another with the politeness delay between them, and only where robots.txt allows (the
+    run's verdicts per site come as a side input)."""
+
+    stage = "fetch"
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self.client: HttpClient | None = None
+
+    def setup(self) -> None:
+        self.client = HttpClient(self.settings)
 
     def records_in(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> int:
         return len(list(grouped[1]))
 
-    def handle(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> Iterator[Any]:
+    def handle(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]],
+               robots: dict[str, RobotsVerdict]) -> Iterator[Any]:
         _, entries = grouped
         if self.client is None:
             self.setup()
+        rules = RobotsRules(robots, self.settings.user_agent)
         last_request = 0.0
         for entry in sorted(entries, key=lambda e: e.url or ""):
-            wait = self.settings.politeness_delay_s - (time.monotonic() - last_request)
-            if wait > 0:
-                time.sleep(wait)
-            last_request = time.monotonic()
             try:
+                if self.settings.respect_robots:
+                    rules.check(entry.url or "")
+                wait = self.settings.politeness_delay_s - (time.monotonic() - last_request)
+                if wait > 0:
+                    time.sleep(wait)
+                last_request = time.monotonic()
                 yield self._page(entry)
             except Exception as exc:  # noqa: BLE001 - one page's failure is one errors row
                 yield self.error(entry.url or entry.source, exc)  # the row names the page
 
     def _page(self, entry: RawDocument) -> RawDocument:
         url = entry.url or ""
-        if self.settings.respect_robots and not self.robots.allowed(url):
-            raise FetchError(f"robots.txt disallows {url} for {self.settings.user_agent}")
         response = self.client.get(url)
         content_type = response.headers.get("content-type", "")
         if "html" not in content_type and "xml" not in content_type:
@@ -385,13 +412,22 @@ class ReadSources(beam.PTransform):
             | "GroupEntriesById" >> beam.CoGroupByKey()
             | "NotWrittenYet" >> beam.ParDo(SkipWritten("entries"))
         )
+        robots: Any = {}
+        robot_errors = []
+        if http.respect_robots:
+            verdicts, robots_failed = apply_stage(
+                new_entries
+                | "Sites" >> beam.Map(lambda e: origin_of(e.url or ""))
+                | "EachSiteOnce" >> beam.Distinct(),
+                "FetchRobots", FetchRobots(http))
+            robots, robot_errors = beam.pvalue.AsDict(verdicts), [robots_failed]
         shards = http.per_host_concurrency
         pages, page_errors = apply_stage(
             new_entries
             | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
             | "GroupByHost" >> beam.GroupByKey(),
-            "FetchPages", FetchPages(http))
+            "FetchPages", FetchPages(http), robots)
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
-        return ({"feed_entries": feeds[MAIN], "pages": pages}, [feeds[ERRORS], page_errors],
-                feeds.feed_state)
+        return ({"feed_entries": feeds[MAIN], "pages": pages},
+                [feeds[ERRORS], page_errors, *robot_errors], feeds.feed_state)
