@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 
 from pipeline.config import load_config, run_settings
 from transforms.entities import SpacyEntities
+from transforms.language import detect_language
 from transforms.records import Article
 from transforms.text import word_count
 
@@ -60,7 +61,8 @@ def bbc_articles(limit: int) -> list[Article]:
                 continue
             raw = archive.extractfile(member).read().decode("utf-8", "replace")
             title, _, body = raw.partition("\n")
-            found.append(Article(member.name, member.name, "text", body.strip(), title=title))
+            found.append(Article(member.name, member.name, "text", body.strip(), title=title,
+                                 language=detect_language(raw)))
             if len(found) == limit:
                 break
     return found
@@ -74,10 +76,10 @@ def ner_throughput(limit: int) -> None:
     load_seconds = time.perf_counter() - started
     articles = bbc_articles(limit)
     words = sum(word_count(a.text) for a in articles)
-    batch = settings.batch_size
+    batch, nlp = settings.batch_size, tagger.nlps["en"]
     started = time.perf_counter()
-    spacy_spans = sum(len(doc.ents) for doc in tagger.nlp.pipe([a.text for a in articles],
-                                                               batch_size=batch))
+    spacy_spans = sum(len(doc.ents) for doc in nlp.pipe([a.text for a in articles],
+                                                        batch_size=batch))
     spacy_seconds = time.perf_counter() - started
     started = time.perf_counter()
     mentions = 0
@@ -85,7 +87,7 @@ def ner_throughput(limit: int) -> None:
         mentions += sum(1 for _ in tagger.process(articles[i:i + batch]))
     seconds = time.perf_counter() - started
     print(f"\nNER throughput on {len(articles)} BBC articles ({words} words), one process, "
-          f"{settings.model} with only {tagger.nlp.pipe_names} enabled, batches of {batch}; "
+          f"{settings.models['en']} with only {nlp.pipe_names} enabled, batches of {batch}; "
           f"model load {load_seconds:.1f} s")
     print(f"{'step':<44} {'seconds':>8} {'words/s':>9} {'articles/s':>10}")
     for step, took, found in (("spaCy nlp.pipe alone", spacy_seconds, f"{spacy_spans} spans"),

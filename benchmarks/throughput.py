@@ -61,7 +61,7 @@ def bare_loop(folder: Path) -> int:
     from pipeline.config import load_config
 
     config = load_config()
-    nlp = spacy.load(config["entities"]["model"])
+    nlp = spacy.load(config["entities"]["models"]["en"])
     nlp.select_pipes(enable=["ner"])
     texts = []
     for path in sorted(folder.glob("*.html.gz")):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.config import load_config, run_settings
 from transforms.keyphrases import AddKeyphrases
+from transforms.language import detect_language
 from transforms.records import Article
 from transforms.sources import decode_text
 from transforms.topics import TOPIC_BACKENDS
@@ -45,7 +46,8 @@ def bbc_articles(path: Path = BBC) -> list[tuple[str, Article]]:
             text = decode_text(archive.extractfile(member).read())
             title, _, body = text.strip().partition("\n")
             found.append((parts[1], Article(member.name, member.name, "text", body.strip(),
-                                            title=title.strip())))
+                                            title=title.strip(),
+                                            language=detect_language(text))))
     return found
 
 

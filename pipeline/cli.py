@@ -89,7 +89,22 @@ def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None
             f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), "
             f"articles written {totals[metrics.ARTICLES_WRITTEN]}, "
             f"already in output {totals[metrics.SKIPPED_EXISTING]}, "
-            f"errors by stage: {error_text}; wall time {seconds:.1f} s{built}")
+            f"errors by stage: {error_text}; wall time {seconds:.1f} s{built}"
+            f"{languages_note(totals)}")
+
+
+def languages_note(totals: Counter[str]) -> str:
+    """"; languages: en 5, de 1 (without entities: de 1; without topics: de 1)"."""
+    counted = metrics.by_language(totals)
+    if not counted["written"]:
+        return ""
+
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{code} {n}" for code, n in counts.items())
+
+    missing = "; ".join(f"{label}: {listed(counted[key])}" for key, label in (
+        ("no_entities", "without entities"), ("no_topics", "without topics")) if counted[key])
+    return f"; languages: {listed(counted['written'])}" + (f" ({missing})" if missing else "")
 
 
 def _first_line(exc: BaseException) -> str:

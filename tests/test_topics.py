@@ -54,7 +54,8 @@ def labeller(settings: RunSettings) -> LexiconTopics:
 
 
 def topics_of(labeller: LexiconTopics, title: str | None, text: str) -> Any:
-    found = list(labeller.process(Article("a9", "s", "text", text, title=title)))
+    found = list(labeller.process(Article("a9", "s", "text", text, title=title,
+                                          language="en")))
     assert all(t.article_id == "a9" for t in found)
     return SimpleNamespace(topics=tuple(found))
 
@@ -143,7 +144,8 @@ def test_keyphrases_prefer_repeated_multiword_names() -> None:
     assert "example.com" not in phrases and "com" not in phrases
     assert keyphrases(None, "", stopwords, limit=10) == []
     assert len(keyphrases(None, text, stopwords, limit=2)) == 2
-    [article] = finder.process(Article("a1", "s", "text", text, title="Riverside Council vote"))
+    [article] = finder.process(Article("a1", "s", "text", text, title="Riverside Council vote",
+                                       language="en"))
     assert article.article_id == "a1" and article.text == text
     assert sorted(article.keyphrases) == ["Green Party", "Riverside Council", "bus plan"]
 

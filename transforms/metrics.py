@@ -19,6 +19,9 @@ ARTICLES_WRITTEN = "articles_written"
 _ERRORS = "errors."  # + stage: records a stage sent to errors/
 _SEEN = "seen."  # + stage: records a stage was given
 _UNEXPECTED = "unexpected."  # + stage.ExceptionType at file:line: bugs, not bad input
+_LANGUAGE = "language."  # + code: articles written in that language
+_NO_ENTITIES = "no_entities."  # + code: articles without an NER model for their language
+_NO_TOPICS = "no_topics."  # + code: articles without topic vocabulary for their language
 
 
 def errors_of(stage: str) -> str:
@@ -32,6 +35,28 @@ def seen_by(stage: str) -> str:
 def unexpected_in(stage: str, error_type: str, raised_at: str) -> str:
     """One counter per stage, exception type and place: the name says where to look."""
     return f"{_UNEXPECTED}{stage}.{error_type} at {raised_at}"
+
+
+def language_of_article(code: str) -> str:
+    return f"{_LANGUAGE}{code}"
+
+
+def no_entities_for(code: str) -> str:
+    return f"{_NO_ENTITIES}{code}"
+
+
+def no_topics_for(code: str) -> str:
+    return f"{_NO_TOPICS}{code}"
+
+
+def by_language(counts: Counter[str]) -> dict[str, dict[str, int]]:
+    """{"written" | "no_entities" | "no_topics": {language: articles}}."""
+    found: dict[str, dict[str, int]] = {"written": {}, "no_entities": {}, "no_topics": {}}
+    for prefix, key in ((_LANGUAGE, "written"), (_NO_ENTITIES, "no_entities"),
+                        (_NO_TOPICS, "no_topics")):
+        found[key] = {name.removeprefix(prefix): n for name, n in sorted(counts.items())
+                      if name.startswith(prefix) and n}
+    return found
 
 
 def counter(name: str) -> Any:

@@ -13,6 +13,7 @@ import lxml.html
 from transforms import metrics
 from transforms.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.language import detect_language
 from transforms.records import Article, RawDocument, article_id_for, utc_datetime
 from transforms.settings import check_above
 from transforms.text import PARAGRAPH_BREAK, text_paragraphs
@@ -57,19 +58,25 @@ def _body(paragraphs: list[str], title: str | None) -> str:
     return PARAGRAPH_BREAK.join(paragraphs)
 
 
+def _detected(title: str | None, text: str) -> str:
+    return detect_language(f"{title or ''}\n{text}")
+
+
 def parse_text(document: RawDocument) -> Article:
     paragraphs = text_paragraphs(document.content)
     title = document.title
     if title is None and paragraphs:
         title, paragraphs = paragraphs[0], paragraphs[1:]
+    text = _body(paragraphs, title)
     return Article(
         article_id=article_id_for(document, document.url),
         source=document.source,
         kind="text",
-        text=_body(paragraphs, title),
+        text=text,
         url=document.url,
         title=title,
         published_at=document.published_at,
+        language=_detected(title, text),
     )
 
 
@@ -88,17 +95,19 @@ def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Articl
         title, url, date = extracted.title, extracted.url, extracted.date
     title = document.title or title
     url = document.url or url
+    text = _body(paragraphs, title)
     declared = _HTML_LANG.search(document.content[:5000])
-    language = (extracted and extracted.language) or (declared and declared.group(1).lower())
+    language = ((extracted and extracted.language) or (declared and declared.group(1))
+                or _detected(title, text))
     return Article(
         article_id=article_id_for(document, url),
         source=document.source,
         kind="html",
-        text=_body(paragraphs, title),
+        text=text,
         url=url,
         title=title,
         published_at=document.published_at or (utc_datetime(date) if date else None),
-        language=language or None,
+        language=language.lower(),
     )
 
 

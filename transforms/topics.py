@@ -11,7 +11,9 @@ from typing import Any
 
 import apache_beam as beam
 
+from transforms import metrics
 from transforms.failures import StageDoFn, apply_stage
+from transforms.language import primary_language
 from transforms.records import Article, TopicScore
 from transforms.settings import check_between, check_fields, choose
 from transforms.text import PARAGRAPH_BREAK
@@ -133,6 +135,7 @@ class TopicSettings:
     lexicon: dict[str, Any]
     backend: str = "lexicon_topics"
     scoring: ScoringSettings = ScoringSettings()
+    languages: tuple[str, ...] = ("en",)  # the lexicon's languages; others get no topics
 
     def __post_init__(self) -> None:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
@@ -211,10 +214,15 @@ class LexiconTopics(StageDoFn):
     def __init__(self, settings: TopicSettings) -> None:
         self.lexicon = TopicLexicon.from_config(settings.lexicon, settings.scoring.name_weight)
         self.settings = settings.scoring
+        self.languages = frozenset(settings.languages)
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
-        subtopics."""
+        subtopics; none for a language the lexicon is not written in (counted)."""
+        language = primary_language(article.language)
+        if language not in self.languages:
+            self._counter(metrics.no_topics_for(language)).inc()
+            return
         for topic, score in score_topics(article.title, article.text, self.lexicon,
                                          self.settings):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,

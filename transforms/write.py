@@ -13,6 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
 from transforms.index import FROM_DATASETS, WriteIndex
+from transforms.language import primary_language
 from transforms.layout import COMMITTING, FAILED, OutputLayout
 from transforms.parquet_io import new_parquet_writer, schema_row, write_parquet
 from transforms.records import Article, ErrorRecord
@@ -45,9 +46,14 @@ class ArticleRows(beam.DoFn):
     def __init__(self, ingested_at: datetime) -> None:
         self.ingested_at = ingested_at
         self.written = metrics.counter(metrics.ARTICLES_WRITTEN)
+        self.languages: dict[str, Any] = {}
 
     def process(self, article: Article):  # untyped: Beam would read the hints as types
         self.written.inc()
+        language = primary_language(article.language)
+        if language not in self.languages:
+            self.languages[language] = metrics.counter(metrics.language_of_article(language))
+        self.languages[language].inc()
         yield article_row(article, self.ingested_at)
 
 
