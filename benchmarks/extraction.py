@@ -1,8 +1,11 @@
-"""Article-body extraction on the scrapinghub benchmark (181 pages with gold bodies).
+"""Article-body extraction on the scrapinghub benchmark (181 pages with gold bodies), and how
+much of articles that are clean already the text cleaning keeps.
 
 Runs newsbeam's own parse + clean code in two modes, HTML pages and all-visible-text as .txt,
 next to trafilatura alone, and prints precision, recall and F1 with the benchmark's scoring.
-Per-document scores go to benchmarks/results/extraction-<mode>.tsv.
+Per-document scores go to benchmarks/results/extraction-<mode>.tsv. Then the BBC texts and the
+ECB+ documents (clean articles, one sentence a line) go through as .txt: the share of their
+words kept; what was removed is listed in benchmarks/results/kept-<set>.tsv.
 
     make bench-extraction      (or: python benchmarks/extraction.py [--data DIR])
 """
@@ -15,6 +18,7 @@ import json
 import logging
 import re
 import sys
+import tarfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -29,9 +33,11 @@ from transforms.failures import BadInput
 from transforms.parse import parse_html, parse_text
 from transforms.records import RawDocument
 from transforms.sources import decode_text
+from transforms.text import word_count
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "scrapinghub"
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+DEFAULT_DATA = BENCHMARKS / "scrapinghub"
 RESULTS = ROOT / "benchmarks" / "results"
 TOKEN = re.compile(r"\w+")
 
@@ -125,6 +131,37 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
     }
 
 
+def clean_texts() -> dict[str, list[tuple[str, str]]]:
+    """The clean-article sets: BBC texts (headline, blank line, body) and ECB+ documents."""
+    with tarfile.open(BENCHMARKS / "bbc" / "bbc-fulltext.tar.gz") as archive:
+        bbc = [(member.name, decode_text(archive.extractfile(member).read()))
+               for member in archive
+               if member.isfile() and member.name.endswith(".txt")
+               and len(member.name.split("/")) == 3]
+    with gzip.open(BENCHMARKS / "ecbplus" / "documents.jsonl.gz", "rt", encoding="utf-8") as lines:
+        ecb = [(document["doc_id"], document["text"]) for document in map(json.loads, lines)]
+    return {"BBC texts": bbc, "ECB+ documents": ecb}
+
+
+def words_kept(name: str, texts: list[tuple[str, str]]) -> tuple[float, int, int]:
+    """(share of words kept, words in, words removed) of texts run through parse + clean as
+    .txt; every removed block goes to benchmarks/results/kept-<name>.tsv."""
+    rules = run_settings(load_config()).clean.rules
+    total = removed = 0
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"kept-{name.split()[0].lower().replace('+', 'plus')}.tsv"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("document\treason\twords\tremoved text\n")
+        for document, text in texts:
+            cleaned = clean_article(parse_text(RawDocument(document, "text", text)), rules)
+            total += word_count(text)
+            for block in cleaned.removed:
+                removed += word_count(block.text)
+                out.write(f"{document}\t{block.reason}\t{word_count(block.text)}\t"
+                          f"{' '.join(block.text.split())}\n")
+    return 1 - removed / total, total, removed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -140,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mode:<6} {r['name']:<24} {r['P']:>9.3f} {r['R']:>7.3f} {r['F1']:>6.3f} "
                   f"{pages / r['seconds']:>8.1f}")
         print(f"       per-document scores: {write_scores(mode, results).relative_to(ROOT)}")
+    print(f"\nclean articles kept (as .txt), {date.today()}")
+    print(f"{'set':<16} {'documents':>9} {'words':>9} {'removed':>8} {'kept':>8}")
+    for name, texts in clean_texts().items():
+        share, total, removed = words_kept(name, texts)
+        print(f"{name:<16} {len(texts):>9} {total:>9} {removed:>8} {share:>8.2%}")
+    print("       removed blocks: benchmarks/results/kept-bbc.tsv, kept-ecbplus.tsv")
     return 0
 
 

@@ -192,3 +192,41 @@ def test_golden_page_keeps_article_and_drops_leftovers(page: str, config: dict,
     for snippet in expected["drop"]:
         assert snippet not in article.text, f"{page}: leftover kept: {snippet!r}"
     assert all(r.reason for r in article.removed)
+
+
+CLEAN_ARTICLE = """United win the derby to go top
+
+LONDON, March 3 (Reuters) -
+United beat City 2-1 on Sunday to go top of the table, with two goals in the last ten minutes after a goalless first half at a packed stadium.
+
+The visitors had led through a penalty before the break, but the home side pressed for the rest of the match and were rewarded late on.
+Key moments
+The first goal came from a corner that the goalkeeper could not hold, and the second from a counter-attack in stoppage time.
+Results
+United 2 City 1
+Rovers 0 Athletic 0
+Wanderers 3 Town 2
+What comes next
+United travel to Wanderers next weekend, while City host Rovers on Saturday.
+"""
+
+
+def test_a_clean_article_keeps_its_dateline_subheadings_and_results(
+        rules: BoilerplateRules) -> None:
+    article = clean_article(parse_text(RawDocument("derby.txt", "text", CLEAN_ARTICLE)), rules)
+    assert article.removed == ()
+    for line in ("LONDON, March 3 (Reuters) -", "Key moments", "Results", "United 2 City 1",
+                 "Rovers 0 Athletic 0", "Wanderers 3 Town 2", "What comes next"):
+        assert line in article.text.split("\n\n")
+
+
+def test_page_text_around_the_same_article_is_still_cut(rules: BoilerplateRules) -> None:
+    page = ("United win the derby to go top\n\nHome\nNews\nSport\nFootball\nCricket\n\n"
+            + CLEAN_ARTICLE.split("\n", 2)[2]
+            + "\nMost popular\nShare this article\nCookie settings\nTerms of use\nContact us\n")
+    article = clean_article(parse_text(RawDocument("page.txt", "text", page)), rules)
+    removed = {r.text for r in article.removed}
+    assert {"Home", "News", "Sport", "Football", "Cricket", "Most popular", "Cookie settings",
+            "Terms of use", "Contact us"} <= removed
+    assert article.text.startswith("United beat City 2-1 on Sunday")
+    assert "the second from a counter-attack in stoppage time." in article.text

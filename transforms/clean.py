@@ -17,6 +17,7 @@ from transforms.settings import check_at_least
 from transforms.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
 
 STAGE = "clean"
+_DIGIT = re.compile(r"\d")
 # Removed by a rule but part of the article's run: they do not end it.
 INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
 # Found where an article ends: widening a run never crosses them.
@@ -45,6 +46,7 @@ class BoilerplateRules:
     duplicate_min_words: int
     trailing_fragment_max_words: int
     main_block: dict[str, int]
+    page_text: dict[str, int]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BoilerplateRules:
@@ -67,6 +69,7 @@ class BoilerplateRules:
             duplicate_min_words=int(config["duplicate_min_words"]),
             trailing_fragment_max_words=int(config["trailing_fragment_max_words"]),
             main_block={key: int(value) for key, value in config["main_block"].items()},
+            page_text={key: int(value) for key, value in config["page_text"].items()},
         )
 
     def line_reason(self, paragraph: str) -> str | None:
@@ -264,15 +267,43 @@ def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: in
     return edge
 
 
+def _menu_like(paragraph: str, max_words: int) -> bool:
+    return (word_count(paragraph) <= max_words and not _DIGIT.search(paragraph)
+            and not SENTENCE_END.search(paragraph))
+
+
+def reads_as_page(paragraphs: list[str], reasons: list[str | None], rules: BoilerplateRules,
+                  title: str | None) -> bool:
+    """Whether plain text is a page's visible text rather than an article already: it carries
+    the page's furniture, lines the rules name or runs of menu-like lines (a subheading, a
+    dateline or a results table inside an article is neither). Related-stories headings,
+    comment widgets and the page title repeated as a headline exist only on pages: any one of
+    them decides."""
+    settings = rules.page_text
+    if _headline_repeat(paragraphs, title) is not None or END_REASONS & set(reasons):
+        return True
+    evidence, run = sum(reason is not None for reason in reasons), 0
+    for paragraph, reason in zip([*paragraphs, ""], [*reasons, "end"], strict=True):
+        if reason is None and _menu_like(paragraph, settings["menu_line_max_words"]):
+            run += 1
+            continue
+        if run >= settings["menu_run_min_lines"]:
+            evidence += run
+        run = 0
+    return evidence >= settings["min_evidence"]
+
+
 def classify_paragraphs(paragraphs: list[str], rules: BoilerplateRules,
                         page_text: bool = True, title: str | None = None) -> list[str | None]:
     """One reason (or None to keep) per paragraph. `page_text`: the paragraphs may be a whole
-    page's visible text (plain-text input), so the article's extent is found too; HTML bodies
-    come out of trafilatura already cut to the article."""
+    page's visible text (plain-text input): when they read as one, the article's extent is
+    found too; an article already keeps every line but those the rules name. HTML bodies come
+    out of trafilatura already cut to the article."""
     reasons: list[str | None] = [rules.line_reason(p) for p in paragraphs]
     for i, paragraph in enumerate(paragraphs):
         if reasons[i] is None and rules.is_caption(paragraph):
             reasons[i] = "caption"
+    page_text = page_text and reads_as_page(paragraphs, reasons, rules, title)
     _mark_repeats(paragraphs, reasons, rules)
     _mark_author_bio(paragraphs, reasons, rules)
     if page_text:
