@@ -194,21 +194,25 @@ def test_golden_page_keeps_article_and_drops_leftovers(page: str, config: dict,
     assert all(r.reason for r in article.removed)
 
 
-CLEAN_ARTICLE = """United win the derby to go top
-
-LONDON, March 3 (Reuters) -
-United beat City 2-1 on Sunday to go top of the table, with two goals in the last ten minutes after a goalless first half at a packed stadium.
-
-The visitors had led through a penalty before the break, but the home side pressed for the rest of the match and were rewarded late on.
-Key moments
-The first goal came from a corner that the goalkeeper could not hold, and the second from a counter-attack in stoppage time.
-Results
-United 2 City 1
-Rovers 0 Athletic 0
-Wanderers 3 Town 2
-What comes next
-United travel to Wanderers next weekend, while City host Rovers on Saturday.
-"""
+CLEAN_ARTICLE = "\n".join([
+    "United win the derby to go top",
+    "",
+    "LONDON, March 3 (Reuters) -",
+    "United beat City 2-1 on Sunday to go top of the table, with two goals in the last ten "
+    "minutes after a goalless first half at a packed stadium.",
+    "",
+    "The visitors had led through a penalty before the break, but the home side pressed for "
+    "the rest of the match and were rewarded late on.",
+    "Key moments",
+    "The first goal came from a corner that the goalkeeper could not hold, and the second "
+    "from a counter-attack in stoppage time.",
+    "Results",
+    "United 2 City 1",
+    "Rovers 0 Athletic 0",
+    "Wanderers 3 Town 2",
+    "What comes next",
+    "United travel to Wanderers next weekend, while City host Rovers on Saturday.",
+    ""])
 
 
 def test_a_clean_article_keeps_its_dateline_subheadings_and_results(

@@ -115,7 +115,8 @@ class ScoringSettings:
     lead_weight: float = 1.5  # ... in the first paragraphs
     lead_paragraphs: int = 2
     repeats_counted: int = 3  # one keyword counts at most this many times (breadth)
-    evidence_scale: float = 6.0  # hits at which confidence reaches 1 - 1/e
+    evidence_scale: float = 6.0  # hits at which confidence reaches 1 - 1/e ...
+    evidence_scale_words: int = 300  # ... in a text this long; a shorter one needs fewer
     max_subtopics: int = 2
     name_weight: float = 2.0  # a case_keywords hit (a proper name) counts this many times
 
@@ -123,6 +124,7 @@ class ScoringSettings:
         check_between("topics.min_score", self.min_score, 0.0, 1.0)
         check_fields(self, "topics", at_least={"max_topics": 1})
         check_fields(self, "topics.scoring", above={"evidence_scale": 0}, at_least={
+            "evidence_scale_words": 1,
             "title_weight": 0, "lead_weight": 0, "name_weight": 0, "lead_paragraphs": 0,
             "max_subtopics": 0, "repeats_counted": 1})
 
@@ -181,13 +183,17 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     """Top-level topics over min_score (at most max_topics, best first), each followed by its
     subtopics that clear min_score within it. Score = the topic's share of all keyword
     evidence x (1 - e^(-evidence / scale)): a long article about one thing scores near 1, a
-    stray keyword near 0."""
+    stray keyword in it near 0. The scale follows the text's length (evidence_scale per
+    evidence_scale_words words): the two keywords of a headline and its first sentence are as
+    clear as twenty in a long article, so a feed summary gets a topic as reliably as a whole
+    article."""
     if not text.strip():
         return []
     evidence = _evidence(lexicon, title, text, settings)
+    words = len(_tokens(f"{title or ''} {text}"))
+    scale = settings.evidence_scale * min(1.0, words / settings.evidence_scale_words)
     top = [t for t in lexicon.topics if t.parent_id is None]
-    scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top},
-                     settings.evidence_scale)
+    scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top}, scale)
     chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
                     key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
     result = []
@@ -196,7 +202,7 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
         result.append((parent, round(parent_score, 4)))
         children = [t for t in lexicon.topics if t.parent_id == parent.topic_id]
         child_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in children},
-                               settings.evidence_scale)
+                               scale)
         ranked = sorted((t for t in children
                          if parent_score * child_scores.get(t.topic_id, 0) >= settings.min_score),
                         key=lambda t: (-child_scores[t.topic_id], t.topic_id))
