@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.build import build_pipeline
 from pipeline.compact import DEFAULT_TARGET_MB, compact
@@ -20,6 +20,7 @@ from pipeline.compact import recover as recover_compactions
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
 from pipeline.lease import Lease, LeaseBusy, LeaseLost, LeaseSettings
 from pipeline.options import NewsbeamOptions
+from pipeline.report import run_report, runs_row, stage_runs_row, trend_report
 from transforms import metrics
 from transforms.index import (
     SURNAMES,
@@ -30,7 +31,7 @@ from transforms.index import (
 )
 from transforms.layout import FAILED, OutputLayout
 from transforms.schemas import DATASETS
-from transforms.write import commit_run, recover_runs
+from transforms.write import add_to_manifest, commit_run, manifest_files, recover_runs
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
 # was committed (unexpected failures past their limit, or the runner stopped); the command
@@ -42,11 +43,14 @@ EXIT_LEASE_BUSY = 3
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
        newsbeam compact OUTPUT [--dataset NAME]... [--target-mb N]
+       newsbeam report OUTPUT [--run ID | --last N]
 
 run: with no --input or --feed, reads the config's inputs (seeds/*.txt) into out/ on the
 DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...).
 compact: merges each partition's small files into files of about N MB (default 128) and each
-index bucket into one file; not while a run writes to OUTPUT."""
+index bucket into one file; not while a run writes to OUTPUT.
+report: writes the HTML report of a run (the last by default) or of the trends over the last
+N runs to OUTPUT/_reports/ (each run writes its own at the end)."""
 
 
 def effective_config(options: NewsbeamOptions) -> dict[str, Any]:
@@ -145,13 +149,14 @@ def run(argv: list[str]) -> int:
         return EXIT_USAGE
     try:
         with Lease(settings.output, settings.lease, "run") as lease:
-            return run_holding_lease(options, settings, lease)
+            return run_holding_lease(options, config, settings, lease)
     except LeaseBusy as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_LEASE_BUSY
 
 
-def run_holding_lease(options: PipelineOptions, settings: RunSettings, lease: Lease) -> int:
+def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings: RunSettings,
+                      lease: Lease) -> int:
     started = time.monotonic()
     recovered = recover_output(settings.output)
     layout = settings.layout(next_run_time(settings.output, datetime.now(UTC)))
@@ -182,9 +187,28 @@ def run_holding_lease(options: PipelineOptions, settings: RunSettings, lease: Le
     except LeaseLost as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_RUN_FAILED
+    seconds = time.monotonic() - started
+    staged_errors = [layout.staged(path) for path in manifest_files(layout)
+                     if path.startswith("errors/")]
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    row = runs_row(layout, config, str(runner), totals, datetime.now(UTC), seconds,
+                   staged_errors)
+    add_to_manifest(layout, [stage_runs_row(layout, row)])
     finish_commit(layout, commit_run(layout))
-    print(summary(totals, time.monotonic() - started, indexed) + recovered)
+    print(summary(totals, seconds, indexed) + recovered + report_note(settings.output, layout))
     return EXIT_OK
+
+
+def report_note(output: str, layout: OutputLayout) -> str:
+    """Writes the run's HTML report; its path for the summary line. The run is committed
+    already: a report that fails is said on stderr and the run still counts as done."""
+    try:
+        return f"; report: {run_report(output, layout.stamp)}"
+    except Exception as exc:  # noqa: BLE001 - reported, and the data is committed
+        traceback.print_exc()
+        print(f"newsbeam: the run is committed, but its report failed: {_first_line(exc)}; "
+              f"`newsbeam report {output}` writes it again", file=sys.stderr)
+        return ""
 
 
 def compact_command(argv: list[str]) -> int:
@@ -214,7 +238,31 @@ def compact_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": run, "compact": compact_command}
+def report_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newsbeam report", add_help=False)
+    parser.add_argument("output")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--run", default=None)
+    which.add_argument("--last", type=int, default=None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # argparse has printed what is wrong
+        return EXIT_USAGE
+    try:
+        if args.last is not None:
+            if args.last < 1:
+                raise ValueError("--last must be at least 1")
+            path = trend_report(args.output, args.last)
+        else:
+            path = run_report(args.output, args.run)
+    except ValueError as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"newsbeam report: {path}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": run, "compact": compact_command, "report": report_command}
 
 
 def main(argv: list[str] | None = None) -> int:

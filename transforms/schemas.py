@@ -63,5 +63,34 @@ ERRORS = pa.schema([
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
 ])
 
+_COUNT = pa.struct([pa.field("name", pa.string()), pa.field("value", pa.int64())])
+RUNS = pa.schema([
+    pa.field("run_id", pa.string(), nullable=False),  # the run's time stamp (staging name)
+    pa.field("started_at", UTC_TIMESTAMP, nullable=False),
+    pa.field("finished_at", UTC_TIMESTAMP, nullable=False),
+    pa.field("runner", pa.string(), nullable=False),
+    pa.field("newsbeam_version", pa.string(), nullable=False),
+    pa.field("config_hash", pa.string(), nullable=False),  # SHA-256 of the effective config
+    pa.field("inputs", pa.list_(pa.string()), nullable=False),
+    pa.field("feeds", pa.list_(pa.string()), nullable=False),
+    pa.field("inputs_seen", pa.int64(), nullable=False),
+    pa.field("records", pa.int64(), nullable=False),
+    pa.field("articles_written", pa.int64(), nullable=False),
+    pa.field("skipped_existing", pa.int64(), nullable=False),
+    pa.field("errors", pa.int64(), nullable=False),
+    pa.field("unexpected_failures", pa.int64(), nullable=False),
+    pa.field("seconds", pa.float64(), nullable=False),
+    # records each stage was given, errors by stage and reason, articles by language ...:
+    # every newsbeam counter of the run, by its name in transforms/metrics.py
+    pa.field("counters", pa.list_(_COUNT), nullable=False),
+    pa.field("errors_by_reason", pa.list_(pa.struct([
+        pa.field("stage", pa.string()), pa.field("error_type", pa.string()),
+        pa.field("count", pa.int64())])), nullable=False),
+    # seconds per stage, where the runner reports them (the DirectRunner does not)
+    pa.field("stage_seconds", pa.list_(pa.struct([
+        pa.field("stage", pa.string()), pa.field("seconds", pa.float64())])), nullable=False),
+])
+
 DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS,
-            "entity_aliases": ENTITY_ALIASES, "feed_state": FEED_STATE, "errors": ERRORS}
+            "entity_aliases": ENTITY_ALIASES, "feed_state": FEED_STATE, "errors": ERRORS,
+            "runs": RUNS}

@@ -93,11 +93,23 @@ def commit_run(layout: OutputLayout) -> list[str]:
     return _finish_commit(layout)
 
 
+def manifest_files(layout: OutputLayout) -> list[str]:
+    """The run's finished files, relative to its staging folder."""
+    with FileSystems.open(layout.manifest) as handle:
+        return json.loads(handle.read())["files"]
+
+
+def add_to_manifest(layout: OutputLayout, paths: list[str]) -> None:
+    """Lists more staged files (written by the launcher after the pipeline) for the commit."""
+    files = manifest_files(layout) + [layout.relative_to_staging(path) for path in paths]
+    with FileSystems.create(layout.manifest) as handle:
+        handle.write(json.dumps({"files": sorted(files)}, indent=1).encode())
+
+
 def _finish_commit(layout: OutputLayout) -> list[str]:
     """Moves whatever of the manifest's files is still in the staging folder (safe to repeat
     from any point), then removes the folder."""
-    with FileSystems.open(layout.manifest) as handle:
-        relative = sorted(json.loads(handle.read())["files"], key=_commit_order)
+    relative = sorted(manifest_files(layout), key=_commit_order)
     for path in relative:
         staged, target = layout.staged(path), layout.committed(path)
         if not FileSystems.exists(staged):

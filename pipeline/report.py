@@ -1,0 +1,293 @@
+"""What a run did: its row in `runs/` (written with the run's datasets), and HTML reports, one
+per run and one of the trends over the last runs, under OUTPUT/_reports/. A report is one
+self-contained file: plots drawn by matplotlib as inline SVG, no script, no link, nothing
+fetched when it is opened from disk."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from transforms import metrics
+from transforms.index import ENTITY_FORMS, read_bucket
+from transforms.layout import STAMP_FORMAT, OutputLayout
+from transforms.parquet_io import new_parquet_writer
+from transforms.schemas import DATASETS, RUNS
+
+TOP = 15  # bars in a ranking plot
+EXAMPLES = 3  # error rows shown per stage and reason
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _read(paths: list[str], dataset: str) -> pa.Table:
+    tables = []
+    for path in paths:
+        with FileSystems.open(path) as handle:
+            tables.append(pq.read_table(handle).cast(DATASETS[dataset]))
+    return pa.concat_tables(tables) if tables else DATASETS[dataset].empty_table()
+
+
+def errors_by_reason(staged_errors: list[str]) -> list[dict[str, Any]]:
+    counts = Counter((row["stage"], row["error_type"])
+                     for row in _read(staged_errors, "errors").select(
+                         ["stage", "error_type"]).to_pylist())
+    return [{"stage": stage, "error_type": kind, "count": n}
+            for (stage, kind), n in sorted(counts.items())]
+
+
+def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str,
+             totals: Counter[str], finished_at: datetime, seconds: float,
+             staged_errors: list[str]) -> dict[str, Any]:
+    """The run's row of the runs dataset; its counts are the summary line's."""
+    unexpected = metrics.unexpected_by_stage(totals)
+    return {
+        "run_id": layout.stamp, "started_at": layout.run_time, "finished_at": finished_at,
+        "runner": runner, "newsbeam_version": version("newsbeam"),
+        "config_hash": config_hash(config), "inputs": list(config["inputs"]),
+        "feeds": [feed["url"] for feed in config["feeds"]],
+        "inputs_seen": totals[metrics.INPUTS], "records": totals[metrics.RECORDS],
+        "articles_written": totals[metrics.ARTICLES_WRITTEN],
+        "skipped_existing": totals[metrics.SKIPPED_EXISTING],
+        "errors": sum(metrics.errors_by_stage(totals).values()),
+        "unexpected_failures": sum(sum(places.values()) for places in unexpected.values()),
+        "seconds": seconds,
+        "counters": [{"name": name, "value": value} for name, value in sorted(totals.items())],
+        "errors_by_reason": errors_by_reason(staged_errors), "stage_seconds": [],
+    }
+
+
+def stage_runs_row(layout: OutputLayout, row: dict[str, Any]) -> str:
+    """Writes the run's row into its staging folder; returns the file's path (for the
+    manifest, so the row is committed with the run's datasets)."""
+    path = f"{layout.staged_prefix('runs')}-run.parquet"
+    with FileSystems.create(path) as handle:
+        writer = new_parquet_writer(handle, "runs")
+        writer.write_table(pa.Table.from_pylist([row], schema=RUNS))
+        writer.close()
+    return path
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+def _dataset_files(layout: OutputLayout, dataset: str, run_time: datetime | None) -> list[str]:
+    """A dataset's files, only the run's date partition when a run is given."""
+    pattern = layout.dataset_files(dataset)
+    if run_time is not None and layout.partition_by_date:
+        pattern = f"{layout.dataset(dataset)}/ingest_date={run_time:%Y-%m-%d}/*.parquet"
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+
+
+def _run_rows(layout: OutputLayout, dataset: str, run_time: datetime) -> pa.Table:
+    table = _read(_dataset_files(layout, dataset, run_time), dataset)
+    if "ingested_at" not in table.column_names:
+        return table
+    return table.filter(pc.equal(table.column("ingested_at"),
+                                 pa.scalar(run_time, table.schema.field("ingested_at").type)))
+
+
+def read_runs(output: str) -> list[dict[str, Any]]:
+    """Every run's row, oldest first."""
+    layout = OutputLayout(output, datetime.now(UTC))
+    rows = _read(_dataset_files(layout, "runs", None), "runs").to_pylist()
+    return sorted(rows, key=lambda row: row["started_at"])
+
+
+def _svg(figure: Any) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # the inline element, without the XML prologue
+
+
+def bar_plot(title: str, counts: list[tuple[str, float]], xlabel: str) -> str:
+    """A horizontal bar plot as inline SVG (a note instead when there is nothing to plot)."""
+    if not counts:
+        return f"<p class='empty'>{html.escape(title)}: nothing in this run.</p>"
+    import matplotlib.pyplot as plt
+
+    labels = [label[:60] for label, _ in counts][::-1]
+    values = [value for _, value in counts][::-1]
+    figure, axes = plt.subplots(figsize=(7, 0.35 * len(counts) + 1.0))
+    axes.barh(labels, values, color="#3b6ea8")
+    axes.set_title(title, loc="left", fontsize=11)
+    axes.set_xlabel(xlabel)
+    for spine in ("top", "right"):
+        axes.spines[spine].set_visible(False)
+    return _svg(figure)
+
+
+def line_plot(title: str, runs: list[str], series: dict[str, list[float]]) -> str:
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 2.6))
+    for name, values in series.items():
+        axes.plot(range(len(runs)), values, marker="o", label=name)
+    axes.set_xticks(range(len(runs)), [run[:15] for run in runs], rotation=30, ha="right",
+                    fontsize=7)
+    axes.set_title(title, loc="left", fontsize=11)
+    axes.legend(fontsize=8)
+    for spine in ("top", "right"):
+        axes.spines[spine].set_visible(False)
+    return _svg(figure)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                    for row in rows)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    return f"<table><tr>{head}</tr>{cells}</table>"
+
+
+def _page(title: str, sections: list[tuple[str, str]]) -> str:
+    import matplotlib
+
+    body = "".join(f"<section><h2>{html.escape(name)}</h2>{content}</section>"
+                   for name, content in sections)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;"
+            f"max-width:60em;margin:2em auto;color:#222}}table{{border-collapse:collapse}}"
+            f"td,th{{border:1px solid #ccc;padding:2px 6px;font-size:90%;text-align:left}}"
+            f"section{{margin-bottom:2em}}svg{{max-width:100%;height:auto}}.empty{{color:#777}}"
+            f"</style></head><body><h1>{html.escape(title)}</h1>{body}"
+            f"<p class='empty'>newsbeam {html.escape(version('newsbeam'))}, plots by matplotlib "
+            f"{html.escape(matplotlib.__version__)}</p></body></html>")
+
+
+def _counted(values: list[Any]) -> list[tuple[str, int]]:
+    return Counter(str(v) for v in values).most_common(TOP)
+
+
+def run_report(output: str, run_id: str | None = None) -> str:
+    """Writes the report of one run (the last one when run_id is None); returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, searchable
+    runs = read_runs(output)
+    chosen = [r for r in runs if run_id in (None, r["run_id"])]
+    if not chosen:
+        raise ValueError(f"no run {run_id!r} in {output}/runs; runs: "
+                         f"{', '.join(r['run_id'] for r in runs[-5:]) or 'none yet'}")
+    run = chosen[-1]
+    run_time = datetime.strptime(run["run_id"], STAMP_FORMAT).replace(tzinfo=UTC)
+    layout = OutputLayout(output, run_time)
+    articles = _run_rows(layout, "articles", run_time)
+    entities = _run_rows(layout, "entities", run_time)
+    topics = _run_rows(layout, "topics", run_time)
+    errors = _run_rows(layout, "errors", run_time)
+    sources = Counter(articles.column("source").to_pylist())
+    failed = Counter(errors.column("source").to_pylist())
+    removed = [block for blocks in articles.column("removed").to_pylist() for block in blocks]
+    removed_words = Counter()
+    for block in removed:
+        removed_words[block["reason"]] += len(block["text"].split())
+    kept_words = sum(articles.column("word_count").to_pylist())
+    errors_list = errors.to_pylist()
+    examples = [[e["stage"], e["error_type"], e["source"], e["message"][:200]]
+                for reason in sorted({(e["stage"], e["error_type"]) for e in errors_list})
+                for e in [x for x in errors_list
+                          if (x["stage"], x["error_type"]) == reason][:EXAMPLES]]
+    names = Counter(entities.column("name").to_pylist())
+    first_seen = _new_entities(layout, entities)
+    top_topics = topics.filter(pc.is_null(topics.column("parent_id")))
+    summary = [["run", run["run_id"]], ["started", run["started_at"]],
+               ["finished", run["finished_at"]], ["runner", run["runner"]],
+               ["inputs seen", run["inputs_seen"]], ["records", run["records"]],
+               ["articles written", run["articles_written"]],
+               ["already in output", run["skipped_existing"]], ["errors", run["errors"]],
+               ["unexpected failures", run["unexpected_failures"]],
+               ["seconds", f"{run['seconds']:.1f}"], ["config hash", run["config_hash"][:16]]]
+    stage_seconds = [(s["stage"], s["seconds"]) for s in run["stage_seconds"]]
+    sections = [
+        ("Summary", _table(["", ""], summary)),
+        ("Articles and errors by source", bar_plot(
+            "articles written per source", sources.most_common(TOP), "articles")
+         + bar_plot("errors per source", failed.most_common(TOP), "errors rows")),
+        ("Errors by stage and reason", bar_plot(
+            "errors by stage and reason", [(f"{e['stage']}: {e['error_type']}", e["count"])
+                                           for e in run["errors_by_reason"]], "rows")
+         + (_table(["stage", "error", "source", "message"], examples) if examples else "")),
+        ("What cleaning removed", bar_plot(
+            "removed words by reason", removed_words.most_common(TOP), "words")
+         + bar_plot("words kept and removed", [("kept", kept_words),
+                                               ("removed", sum(removed_words.values()))],
+                    "words")),
+        ("Languages", bar_plot("articles by language",
+                               _counted(articles.column("language").to_pylist()), "articles")),
+        ("Entities", bar_plot("most mentioned entities", names.most_common(TOP), "mentions")
+         + (_table(["entities first seen in this run"], [[n] for n in first_seen[:TOP]])
+            if first_seen else "<p class='empty'>No entity new in this run.</p>")),
+        ("Topics", bar_plot("articles by top-level topic",
+                            _counted(top_topics.column("topic").to_pylist()), "articles")),
+        ("Time", bar_plot("seconds per stage", stage_seconds, "seconds") if stage_seconds else
+         f"<p>{run['seconds']:.1f} s in all; this runner reports no time per stage.</p>"),
+    ]
+    return _write(layout, f"run-{run['run_id']}.html",
+                  _page(f"newsbeam run {run['run_id']}", sections))
+
+
+def _new_entities(layout: OutputLayout, entities: pa.Table) -> list[str]:
+    """Names of this run's entities that no earlier run mentioned: the entity_forms index
+    counts no more mentions of them than this run has (looked up for these ids only)."""
+    this_run = Counter(entities.column("entity_id").to_pylist())
+    names = dict(zip(entities.column("entity_id").to_pylist(),
+                     entities.column("name").to_pylist(), strict=True))
+    by_bucket: dict[str, list[str]] = {}
+    for entity_id in this_run:
+        by_bucket.setdefault(ENTITY_FORMS.bucket_of(entity_id), []).append(entity_id)
+    counted: Counter[str] = Counter()
+    for bucket, ids in by_bucket.items():
+        found = read_bucket(layout.index_bucket(ENTITY_FORMS.name, bucket), ENTITY_FORMS, ids)
+        for row in found.select(["key", "mentions"]).to_pylist():
+            counted[row["key"]] += row["mentions"]
+    return sorted(names[i] for i, n in this_run.items() if counted[i] <= n)
+
+
+def trend_report(output: str, last: int) -> str:
+    """Writes the report of the trends over the last `last` runs; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    runs = read_runs(output)[-last:]
+    if not runs:
+        raise ValueError(f"no runs in {output}/runs yet")
+    ids = [r["run_id"] for r in runs]
+    rate = [r["errors"] / max(1, r["records"] + r["inputs_seen"]) for r in runs]
+    sections = [
+        ("Articles per run", line_plot("articles", ids, {
+            "written": [r["articles_written"] for r in runs],
+            "already in output": [r["skipped_existing"] for r in runs]})),
+        ("Error rate", line_plot("errors per input and record", ids, {"error rate": rate})),
+        ("Run time", line_plot("seconds", ids, {"wall time": [r["seconds"] for r in runs]})),
+        ("Runs", _table(["run", "articles written", "already in output", "errors", "seconds"],
+                        [[r["run_id"], r["articles_written"], r["skipped_existing"],
+                          r["errors"], f"{r['seconds']:.1f}"] for r in runs])),
+    ]
+    layout = OutputLayout(output, datetime.now(UTC))
+    return _write(layout, f"trend-last-{len(runs)}.html",
+                  _page(f"newsbeam: the last {len(runs)} runs", sections))
+
+
+def _write(layout: OutputLayout, name: str, page: str) -> str:
+    path = f"{layout.root}/_reports/{name}"
+    with FileSystems.create(path) as handle:
+        handle.write(page.encode("utf-8"))
+    return path
