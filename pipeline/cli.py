@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -12,7 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 
 from pipeline.build import build_pipeline
 from pipeline.compact import DEFAULT_TARGET_MB, compact
@@ -61,6 +66,8 @@ def effective_config(options: NewsbeamOptions) -> dict[str, Any]:
         config["feeds"] = config["feeds"] + [feed_entry(f) for f in options.feeds or []]
     if options.output:
         config["output"] = options.output
+    if options.quiet:
+        config["progress_s"] = 0.0
     config["allow_private_hosts"] = config["allow_private_hosts"] or options.allow_private_hosts
     if not config["inputs"] and not config["feeds"]:
         raise ConfigError("nothing to read: give --input GLOB or --feed URL, or set inputs")
@@ -116,6 +123,57 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
 
 
+class Progress(threading.Thread):
+    """A line every `every_s` seconds while the run works: records read, parsed and written so
+    far, and the rate. Counts come from the metrics module's counters: the runner's live
+    metrics where it has them, else what this process has counted (in-process runners)."""
+
+    def __init__(self, every_s: float, counts_here: bool) -> None:
+        """`counts_here`: the runner runs the pipeline in this process (so what this process
+        counts is the run's progress)."""
+        super().__init__(daemon=True, name="newsbeam-progress")
+        self.every_s = every_s
+        self.counts_here = counts_here
+        self.result: Any = None
+        self._stop_event = threading.Event()
+        self._baseline = metrics.local_tally()
+        self._began = time.monotonic()
+
+    def __enter__(self) -> Progress:
+        if self.every_s > 0:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join()
+
+    def counts(self) -> Counter[str]:
+        if self.result is not None:
+            try:
+                return metrics.totals(self.result)
+            except Exception:  # noqa: BLE001 - a runner without live metrics: count locally
+                pass
+        return metrics.local_tally() - self._baseline
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._began
+        counts = self.counts()
+        if not counts and not self.counts_here:
+            return (f"newsbeam: progress {elapsed:.0f} s: running (this runner reports its "
+                    f"counts when it finishes)")
+        errors = sum(metrics.errors_by_stage(counts).values())
+        return (f"newsbeam: progress {elapsed:.0f} s: inputs read {counts[metrics.INPUTS]}, "
+                f"records parsed {counts[metrics.RECORDS]}, articles written "
+                f"{counts[metrics.ARTICLES_WRITTEN]}, errors {errors}; "
+                f"{counts[metrics.RECORDS] / max(elapsed, 1e-9):.1f} records/s")
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.every_s):
+            print(self.line(), flush=True)
+
+
 def finish_commit(layout: OutputLayout, committed: list[str]) -> None:
     """What follows a run's files into the output: its time for the next runs, and the
     merging of the index buckets it added to."""
@@ -166,9 +224,15 @@ def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings
     except (ConfigError, ValueError) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    direct = options.view_as(DirectOptions)
+    in_process = (options.view_as(StandardOptions).runner in (None, "DirectRunner")
+                  and direct.direct_running_mode in (None, "in_memory"))
+    progress = Progress(settings.progress_s, counts_here=in_process)
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
+        with progress:
+            result = pipeline.run()
+            progress.result = result  # runners that run in the background report as they go
+            result.wait_until_finish()
     except Exception as exc:  # noqa: BLE001 - the runner's failure, reported in one line
         traceback.print_exc()
         print(f"newsbeam: the run failed, nothing committed: {_first_line(exc)}",

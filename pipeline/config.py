@@ -18,7 +18,7 @@ from transforms.fetch import HttpSettings
 from transforms.keyphrases import KeyphraseSettings
 from transforms.layout import OutputLayout
 from transforms.parse import ParseSettings
-from transforms.settings import ConfigError
+from transforms.settings import ConfigError, check_at_least
 from transforms.sources import FeedSettings, SourceSettings
 from transforms.topics import ScoringSettings, TopicSettings
 
@@ -127,6 +127,7 @@ class RunSettings:
 
     output: str
     partition_by_date: bool
+    progress_s: float  # 0: no progress lines
     sources: SourceSettings
     parse: ParseSettings
     clean: CleanSettings
@@ -141,6 +142,11 @@ class RunSettings:
         return OutputLayout(self.output, run_time, self.partition_by_date)
 
 
+def _at_least_zero(key: str, value: float) -> float:
+    check_at_least(key, value, 0)
+    return value
+
+
 def run_settings(config: dict[str, Any]) -> RunSettings:
     """The stages' settings from a loaded config; a value out of range raises ConfigError
     naming its key."""
@@ -150,6 +156,7 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
     return RunSettings(
         output=config["output"],
         partition_by_date=config["partition_by_date"],
+        progress_s=_at_least_zero("progress_s", config["progress_s"]),
         sources=SourceSettings(inputs=tuple(config["inputs"]),
                                feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
                                http=http),

@@ -15,6 +15,8 @@ class NewsbeamOptions(PipelineOptions):
                             help="RSS/Atom/JSON feed URL or file (repeatable)")
         parser.add_argument("--output", default=None,
                             help="dataset root: local folder or gs://... (default: out)")
+        parser.add_argument("--quiet", action="store_true", default=False,
+                            help="no progress lines while the run works; only the summary")
         parser.add_argument("--allow-private-hosts", "--allow_private_hosts",
                             action="store_true", default=False, dest="allow_private_hosts",
                             help="fetch URLs that resolve to loopback or private addresses")

@@ -3,6 +3,7 @@ the failure limit read them back, and a runner's UI (Dataflow's too) shows the s
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
@@ -59,9 +60,34 @@ def by_language(counts: Counter[str]) -> dict[str, dict[str, int]]:
     return found
 
 
-def counter(name: str) -> Any:
+_TALLY: Counter[str] = Counter()  # this process's increments, for progress lines
+_TALLY_LOCK = threading.Lock()
+
+
+class NewsbeamCounter:
+    """A Beam counter (what runners aggregate and show, Dataflow's UI included) that also
+    tallies in this process, so a run on an in-process runner can show progress while it
+    works (those runners report metrics only once the run has finished)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.beam_counter = beam.metrics.Metrics.counter(NAMESPACE, name)
+
+    def inc(self, n: int = 1) -> None:
+        self.beam_counter.inc(n)
+        with _TALLY_LOCK:
+            _TALLY[self.name] += n
+
+
+def counter(name: str) -> NewsbeamCounter:
     """A counter to create once per DoFn (in __init__ or setup), not per element."""
-    return beam.metrics.Metrics.counter(NAMESPACE, name)
+    return NewsbeamCounter(name)
+
+
+def local_tally() -> Counter[str]:
+    """What this process's counters have counted so far."""
+    with _TALLY_LOCK:
+        return Counter(_TALLY)
 
 
 def totals(result: Any) -> Counter[str]:
