@@ -21,6 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
 from transforms.index import ENTITY_FORMS, read_bucket
+from transforms.language import primary_language
 from transforms.layout import STAMP_FORMAT, OutputLayout
 from transforms.parquet_io import new_parquet_writer
 from transforms.schemas import DATASETS, RUNS
@@ -229,10 +230,12 @@ def run_report(output: str, run_id: str | None = None) -> str:
          + bar_plot("words kept and removed", [("kept", kept_words),
                                                ("removed", sum(removed_words.values()))],
                     "words")),
-        ("Languages", bar_plot("articles by language",
-                               _counted(articles.column("language").to_pylist()), "articles")),
+        ("Languages", bar_plot("articles by language", _counted(
+            [primary_language(code) for code in articles.column("language").to_pylist()]),
+            "articles")),
         ("Entities", bar_plot("most mentioned entities", names.most_common(TOP), "mentions")
-         + (_table(["entities first seen in this run"], [[n] for n in first_seen[:TOP]])
+         + (_table(["entities first seen in this run, most mentioned first"],
+                   [[name] for name in first_seen[:TOP]])
             if first_seen else "<p class='empty'>No entity new in this run.</p>")),
         ("Topics", bar_plot("articles by top-level topic",
                             _counted(top_topics.column("topic").to_pylist()), "articles")),
@@ -257,7 +260,8 @@ def _new_entities(layout: OutputLayout, entities: pa.Table) -> list[str]:
         found = read_bucket(layout.index_bucket(ENTITY_FORMS.name, bucket), ENTITY_FORMS, ids)
         for row in found.select(["key", "mentions"]).to_pylist():
             counted[row["key"]] += row["mentions"]
-    return sorted(names[i] for i, n in this_run.items() if counted[i] <= n)
+    new = [(n, names[i]) for i, n in this_run.items() if counted[i] <= n]
+    return [name for _, name in sorted(new, key=lambda item: (-item[0], item[1]))]
 
 
 def trend_report(output: str, last: int) -> str:
