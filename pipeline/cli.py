@@ -256,7 +256,7 @@ def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings
                      if path.startswith("errors/")]
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     row = runs_row(layout, config, str(runner), totals, datetime.now(UTC), seconds,
-                   staged_errors)
+                   staged_errors, metrics.seconds_by_stage(result))
     add_to_manifest(layout, [stage_runs_row(layout, row)])
     finish_commit(layout, commit_run(layout))
     print(summary(totals, seconds, indexed) + recovered + report_note(settings.output, layout))

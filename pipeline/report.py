@@ -52,7 +52,7 @@ def errors_by_reason(staged_errors: list[str]) -> list[dict[str, Any]]:
 
 def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str,
              totals: Counter[str], finished_at: datetime, seconds: float,
-             staged_errors: list[str]) -> dict[str, Any]:
+             staged_errors: list[str], stage_seconds: dict[str, float]) -> dict[str, Any]:
     """The run's row of the runs dataset; its counts are the summary line's."""
     unexpected = metrics.unexpected_by_stage(totals)
     return {
@@ -67,7 +67,9 @@ def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str,
         "unexpected_failures": sum(sum(places.values()) for places in unexpected.values()),
         "seconds": seconds,
         "counters": [{"name": name, "value": value} for name, value in sorted(totals.items())],
-        "errors_by_reason": errors_by_reason(staged_errors), "stage_seconds": [],
+        "errors_by_reason": errors_by_reason(staged_errors),
+        "stage_seconds": [{"stage": stage, "seconds": s}
+                          for stage, s in sorted(stage_seconds.items(), key=lambda i: -i[1])],
     }
 
 

@@ -36,15 +36,18 @@ def test_a_run_writes_its_row_and_its_report(tmp_path: Path,
                                                          (1, 2, 4, 5)] + [0]
     assert row["runner"] == "DirectRunner" and len(row["config_hash"]) == 64
     assert {"name": "seen.clean", "value": 5} in row["counters"]
+    timed = {s["stage"] for s in row["stage_seconds"]}  # the DirectRunner reports step times
+    assert {"ParseArticles", "ExtractEntities"} <= timed
     report = Path(summary.rsplit("; report: ", 1)[1])
     assert report.parent == output / "_reports" and report.name == f"run-{row['run_id']}.html"
     page = report.read_text(encoding="utf-8")
     assert len(page.encode()) < 2_000_000
     assert EXTERNAL.search(page) is None  # opens from disk with nothing fetched
     svgs = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
-    assert len(svgs) == 6  # sources, removed, kept, languages, entities, topics (no errors)
+    assert len(svgs) == 7  # sources, removed, kept, languages, entities, topics, time
     plotted = " ".join(svgs)
-    for data in ("000_f18e94bea9b18e7b.txt", "caption", "Hamas", "politics", "en", "kept"):
+    for data in ("000_f18e94bea9b18e7b.txt", "caption", "Hamas", "politics", "en", "kept",
+                 "ExtractEntities"):
         assert data in plotted, data
 
 

@@ -101,6 +101,25 @@ def totals(result: Any) -> Counter[str]:
     return summed
 
 
+# What runners that report execution time (the DirectRunner does) call a step's time.
+_EXECUTION_TIME = "metric:ptransform_execution_time:total_msecs:v1"
+
+
+def seconds_by_stage(result: Any) -> dict[str, float]:
+    """Execution seconds per top-level step of the graph (ReadSources, ParseArticles, ...),
+    summed over its steps and workers; empty where the runner reports none."""
+    try:
+        found = result.monitoring_metrics().query(MetricsFilter())["counters"]
+    except (AttributeError, NotImplementedError, KeyError):
+        return {}
+    seconds: Counter[str] = Counter()
+    for metric in found:
+        if metric.key.metric.name == _EXECUTION_TIME and metric.key.step:
+            value = metric.committed if metric.committed is not None else metric.attempted
+            seconds[metric.key.step.split("/", 1)[0]] += (value or 0) / 1000
+    return {stage: round(s, 3) for stage, s in seconds.items() if s > 0}
+
+
 def errors_by_stage(counts: Counter[str]) -> dict[str, int]:
     return {name.removeprefix(_ERRORS): n for name, n in sorted(counts.items())
             if name.startswith(_ERRORS) and n}
