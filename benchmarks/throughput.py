@@ -54,24 +54,34 @@ def build_corpus(folder: Path, size: int) -> None:
 
 
 def bare_loop(folder: Path) -> int:
-    """Mode (a): extraction and NER only, as the pipeline configures them."""
+    """Mode (a): extraction and NER only, as the pipeline configures them: each page's text in
+    the model of its language (the page's declared language, else the detected one), pages in
+    languages without a model not tagged, as in the pipeline."""
     import spacy
     import trafilatura
 
     from pipeline.config import load_config
+    from transforms.language import detect_language, primary_language
 
     config = load_config()
-    nlp = spacy.load(config["entities"]["models"]["en"])
-    nlp.select_pipes(enable=["ner"])
-    texts = []
+    models = config["entities"]["models"]
+    texts: dict[str, list[str]] = {language: [] for language in models}
     for path in sorted(folder.glob("*.html.gz")):
         extracted = trafilatura.bare_extraction(
             gzip.decompress(path.read_bytes()).decode("utf-8"), with_metadata=True,
             **config["extraction"])
         if extracted is not None and extracted.text:
-            texts.append(extracted.text)
-    return sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=config["entities"]
-                                                    ["batch_size"]))
+            language = primary_language(extracted.language or detect_language(extracted.text))
+            if language in texts:
+                texts[language].append(extracted.text)
+    found = 0
+    for language, batch in texts.items():
+        if batch:
+            nlp = spacy.load(models[language])
+            nlp.select_pipes(enable=["ner"])
+            found += sum(len(doc.ents) for doc in nlp.pipe(
+                batch, batch_size=config["entities"]["batch_size"]))
+    return found
 
 
 def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
