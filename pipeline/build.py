@@ -15,8 +15,10 @@ from pipeline.config import RunSettings
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
+from transforms.index import KINDS, WriteIndex
 from transforms.keyphrases import KeyPhrases
 from transforms.layout import OutputLayout
+from transforms.nearcopies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
@@ -35,6 +37,10 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     new_articles, dedupe_errors = clean_articles | "DropDuplicates" >> DropDuplicates(layout)
     unique_articles, keyphrase_errors = new_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
+    near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
+    near_files = [rows | f"Index{name.title().replace('_', '')}" >> WriteIndex(layout,
+                                                                                KINDS[name])
+                  for name, rows in near["index_rows"].items()]
     article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)
     resolved = article_mentions | "ResolveEntities" >> ResolveEntities(
@@ -49,7 +55,9 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
                 "entity_aliases": resolved["aliases"], "errors": errors,
-                "index_files": resolved["index_files"]}
+                "index_files": (resolved["index_files"], *near_files)
+                | "AllIndexFiles" >> beam.Flatten(),
+                "duplicate_of": near["duplicate_of"]}
     if sources["feed_state"] is not None:
         datasets["feed_state"] = sources["feed_state"]
     rows = datasets | "WriteDatasets" >> WriteDatasets(layout)

@@ -25,7 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.index import KINDS, bucket_files_under, merge_bucket
 from transforms.layout import OutputLayout
-from transforms.parquet_io import ROW_GROUP_BYTES, new_parquet_writer
+from transforms.parquet_io import ROW_GROUP_BYTES, conform, new_parquet_writer
 from transforms.schemas import DATASETS
 
 JOURNAL = "_journal.json"
@@ -79,7 +79,7 @@ def _write_merged(paths: list[str], dataset: str, target: str) -> None:
     tables = []
     for path in paths:
         with FileSystems.open(path) as handle:
-            tables.append(pq.read_table(handle).cast(DATASETS[dataset]))
+            tables.append(conform(pq.read_table(handle), dataset))
     table = pa.concat_tables(tables)
     rows_per_group = max(1, int(ROW_GROUP_BYTES * table.num_rows / max(table.nbytes, 1)))
     with FileSystems.create(target) as handle:

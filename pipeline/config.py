@@ -17,6 +17,7 @@ from transforms.failures import FailureLimits
 from transforms.fetch import HttpSettings
 from transforms.keyphrases import KeyphraseSettings
 from transforms.layout import OutputLayout
+from transforms.nearcopies import NearCopySettings
 from transforms.parse import ParseSettings
 from transforms.settings import ConfigError, check_at_least
 from transforms.sources import FeedSettings, SourceSettings
@@ -136,6 +137,7 @@ class RunSettings:
     topics: TopicSettings
     failures: FailureLimits
     lease: LeaseSettings
+    near_copies: NearCopySettings
 
     def layout(self, run_time: datetime) -> OutputLayout:
         """Where a run started at `run_time` writes."""
@@ -178,4 +180,5 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
         lease=LeaseSettings(**config["lease"]),
+        near_copies=NearCopySettings(**config["near_copies"]),
     )

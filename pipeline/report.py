@@ -23,7 +23,7 @@ from transforms import metrics
 from transforms.index import ENTITY_FORMS, read_bucket
 from transforms.language import primary_language
 from transforms.layout import STAMP_FORMAT, OutputLayout
-from transforms.parquet_io import new_parquet_writer
+from transforms.parquet_io import conform, new_parquet_writer
 from transforms.schemas import DATASETS, RUNS
 
 TOP = 15  # bars in a ranking plot
@@ -38,7 +38,7 @@ def _read(paths: list[str], dataset: str) -> pa.Table:
     tables = []
     for path in paths:
         with FileSystems.open(path) as handle:
-            tables.append(pq.read_table(handle).cast(DATASETS[dataset]))
+            tables.append(conform(pq.read_table(handle), dataset))
     return pa.concat_tables(tables) if tables else DATASETS[dataset].empty_table()
 
 

@@ -115,7 +115,7 @@ def test_one_bad_file_among_good_ones_still_finishes(
 def test_a_failing_step_outside_the_stages_fails_the_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    def broken_row(article: Any, ingested_at: Any) -> Any:
+    def broken_row(*_args: Any) -> Any:
         raise RuntimeError("row builder broke")
 
     monkeypatch.setattr(transforms.write, "article_row", broken_row)

@@ -102,7 +102,19 @@ SURNAMES = IndexKind("surnames", pa.schema([
     pa.field("full", pa.string(), nullable=False),  # a full name's key ending with it
 ]), _distinct_rows, False, "entity_aliases",
     {"entity_id": "entity_id", "label": "label", "alias": "alias"})
-KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES)}
+# Near copies (transforms/nearcopies.py): each article's LSH band keys, and its MinHash
+# signature. Their rows come from the text, not from a dataset's columns: an output written
+# before them starts them empty (its articles are not found as first copies).
+NEAR_BANDS = IndexKind("near_bands", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # a band's key
+    pa.field("article_id", pa.string(), nullable=False),
+]), _distinct_rows, True, "", {})
+SIGNATURES = IndexKind("signatures", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # article_id
+    pa.field("signature", pa.binary(), nullable=False),
+]), _distinct_rows, True, "", {})
+KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES,
+                                      NEAR_BANDS, SIGNATURES)}
 # Kinds whose rows WriteDatasets takes from the dataset's rows as they are written
 FROM_DATASETS = (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)
 
@@ -237,7 +249,7 @@ def ensure_indexes(layout: OutputLayout, derivers: dict[str, Deriver]) -> dict[s
         if FileSystems.exists(marker):
             continue
         files = [m.path for m in FileSystems.match(
-            [layout.dataset_files(kind.dataset)])[0].metadata_list]
+            [layout.dataset_files(kind.dataset)])[0].metadata_list] if kind.dataset else []
         stale = bucket_files_under(layout.index_root(kind.name))
         if stale:  # an earlier build that did not finish
             FileSystems.delete(stale)

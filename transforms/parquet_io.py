@@ -27,6 +27,15 @@ def schema_row(record: Any, dataset: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in DATASETS[dataset].names}
 
 
+def conform(table: pa.Table, dataset: str) -> pa.Table:
+    """A table read from a file of the dataset as the dataset's schema is now: columns added
+    since the file was written come as nulls."""
+    schema = DATASETS[dataset]
+    columns = {field.name: table.column(field.name) if field.name in table.column_names
+               else pa.nulls(table.num_rows, field.type) for field in schema}
+    return pa.table(columns).cast(schema)
+
+
 def new_parquet_writer(handle: BinaryIO, dataset: str) -> pq.ParquetWriter:
     return pq.ParquetWriter(handle, DATASETS[dataset], compression="snappy")
 

@@ -19,6 +19,7 @@ ARTICLES = pa.schema([
     ])), nullable=False),
     pa.field("keyphrases", pa.list_(pa.string()), nullable=False),
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
+    pa.field("duplicate_of", pa.string()),  # the first near copy's article_id
 ])
 
 ENTITIES = pa.schema([

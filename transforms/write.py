@@ -20,7 +20,8 @@ from transforms.records import Article, ErrorRecord
 from transforms.text import word_count
 
 
-def article_row(article: Article, ingested_at: datetime) -> dict[str, Any]:
+def article_row(article: Article, ingested_at: datetime,
+                duplicate_of: str | None = None) -> dict[str, Any]:
     return {
         "article_id": article.article_id,
         "source": article.source,
@@ -33,6 +34,7 @@ def article_row(article: Article, ingested_at: datetime) -> dict[str, Any]:
         "removed": [{"text": r.text, "reason": r.reason} for r in article.removed],
         "keyphrases": list(article.keyphrases),
         "ingested_at": ingested_at,
+        "duplicate_of": duplicate_of,
     }
 
 
@@ -48,13 +50,13 @@ class ArticleRows(beam.DoFn):
         self.written = metrics.counter(metrics.ARTICLES_WRITTEN)
         self.languages: dict[str, Any] = {}
 
-    def process(self, article: Article):  # untyped: Beam would read the hints as types
+    def process(self, article: Article, first_copies):  # untyped: Beam reads hints as types
         self.written.inc()
         language = primary_language(article.language)
         if language not in self.languages:
             self.languages[language] = metrics.counter(metrics.language_of_article(language))
         self.languages[language].inc()
-        yield article_row(article, self.ingested_at)
+        yield article_row(article, self.ingested_at, first_copies.get(article.article_id))
 
 
 def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, str]) -> None:
@@ -146,7 +148,7 @@ class WriteDatasets(beam.PTransform):
     """{'articles', 'entities', 'topics', 'entity_aliases', 'errors', and 'feed_state' for runs
     that fetch feeds} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
     article_id; 'index_files': the paths of index files other stages staged, committed with
-    the datasets.
+    the datasets; 'duplicate_of': (article_id, first near copy's article_id) pairs.
 
     Each branch writes its own rows as they come: no join holds every article's text and
     mentions in memory to line them up (the warehouse joins on article_id).
@@ -167,10 +169,11 @@ class WriteDatasets(beam.PTransform):
         ingested_at = self.layout.run_time
         inputs = dict(inputs)
         index_files = inputs.pop("index_files")
+        first_copies = beam.pvalue.AsDict(inputs.pop("duplicate_of"))
         rows = {  # datasets given as records become rows; the others are rows already
             **inputs,
             "articles": inputs["articles"] | "ArticleRows" >> beam.ParDo(
-                ArticleRows(ingested_at)),
+                ArticleRows(ingested_at), first_copies),
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
             "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, ingested_at),
         }
