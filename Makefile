@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
-	bench-incremental
+	bench-incremental bench-nearcopies
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-topics: $(STAMP)
 
 bench-throughput: $(STAMP)
 	$(BIN)/python -m benchmarks.throughput
+
+bench-nearcopies: $(STAMP)
+	$(BIN)/python -m benchmarks.nearcopies
 
 bench-incremental: $(STAMP)
 	$(BIN)/python -m benchmarks.incremental
