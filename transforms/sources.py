@@ -284,8 +284,8 @@ def host_key(document: RawDocument, shards: int) -> tuple[str, int]:
     return urlsplit(url).netloc.lower(), sum(url.encode()) % max(1, shards)
 
 
-class FetchRobots(StageDoFn):
-    """A site (origin) -> (origin, its robots.txt verdict): fetched once per site per run."""
+class FetchDoFn(StageDoFn):
+    """A fetch-stage DoFn with one HTTP client per worker (made in setup, never pickled)."""
 
     stage = "fetch"
 
@@ -296,25 +296,23 @@ class FetchRobots(StageDoFn):
     def setup(self) -> None:
         self.client = HttpClient(self.settings)
 
-    def handle(self, origin: str) -> Iterator[tuple[str, RobotsVerdict]]:
+    def http(self) -> HttpClient:
         if self.client is None:
             self.setup()
-        yield origin, fetch_robots(self.client, origin)
+        return self.client
 
 
-class FetchPages(StageDoFn):
+class FetchRobots(FetchDoFn):
+    """A site (origin) -> (origin, its robots.txt verdict): fetched once per site per run."""
+
+    def handle(self, origin: str) -> Iterator[tuple[str, RobotsVerdict]]:
+        yield origin, fetch_robots(self.http(), origin)
+
+
+class FetchPages(FetchDoFn):
     """A host's feed entries -> RawDocuments holding each entry's full page, fetched one after
     another with the politeness delay between them, and only where robots.txt allows (the
     run's verdicts per site come as a side input)."""
-
-    stage = "fetch"
-
-    def __init__(self, settings: HttpSettings) -> None:
-        self.settings = settings
-        self.client: HttpClient | None = None
-
-    def setup(self) -> None:
-        self.client = HttpClient(self.settings)
 
     def records_in(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]]) -> int:
         return len(list(grouped[1]))
@@ -322,8 +320,6 @@ class FetchPages(StageDoFn):
     def handle(self, grouped: tuple[tuple[str, int], Iterable[RawDocument]],
                robots: dict[str, RobotsVerdict]) -> Iterator[Any]:
         _, entries = grouped
-        if self.client is None:
-            self.setup()
         rules = RobotsRules(robots, self.settings.user_agent)
         last_request = 0.0
         for entry in sorted(entries, key=lambda e: e.url or ""):
@@ -340,7 +336,7 @@ class FetchPages(StageDoFn):
 
     def _page(self, entry: RawDocument) -> RawDocument:
         url = entry.url or ""
-        response = self.client.get(url)
+        response = self.http().get(url)
         content_type = response.headers.get("content-type", "")
         if "html" not in content_type and "xml" not in content_type:
             raise FetchError(f"not an HTML page ({content_type or 'no content type'}): {url}")
