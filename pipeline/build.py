@@ -1,6 +1,7 @@
 """Builds the Beam graph (and returns it; running is the launcher's job).
 
-sources -> parse -> clean -> dedupe -> key phrases -> (entities -> resolve || topics) -> write
+sources -> parse -> clean -> dedupe -> key phrases -> (entities -> resolve || topics ||
+near copies) -> write
 
 Each branch writes its own datasets, linked by article_id; no join step holds every article
 to line its rows up (on the DirectRunner that would keep the whole run in memory).
