@@ -61,6 +61,7 @@ def history_table(schema: pa.Schema, size: int) -> pa.Table:
             "keyphrases": pa.array([[]] * size, ARTICLES.field("keyphrases").type),
             "ingested_at": pa.repeat(pa.scalar(HISTORY_TIME, ARTICLES.field("ingested_at").type),
                                      size),
+            "duplicate_of": pa.nulls(size, pa.string()),
         }
     else:
         columns = {"entity_id": random_ids(size, 16), "name": pa.repeat("Earlier Name", size),
