@@ -109,3 +109,27 @@ def test_bucket_of_spreads_keys() -> None:
     assert ARTICLE_IDS.bucket_of("9fab") == "9f"
     assert len({FEED_STATE.bucket_of(f"https://a.example/{n}") for n in range(200)}) > 100
     assert index.MAX_FILES_PER_BUCKET == 8
+
+
+@pytest.mark.parametrize("small_first", [False, True])
+def test_merges_leave_a_large_older_file_alone_and_lose_nothing(
+        tmp_path: Path, small_first: bool) -> None:
+    """Size-tiered: the newest small files are merged, a large older file stays as it is; with
+    a small file older still, nothing is hidden behind a merged file's runs."""
+    folder = f"{tmp_path}/bucket=ab"
+    keys = ids(5000)
+    run = 1
+    if small_first:
+        write_index_file(folder, ARTICLE_IDS, pa.table({"key": ["ab-oldest"]}), stamp(1),
+                         stamp(1))
+        run = 2
+    big = write_index_file(folder, ARTICLE_IDS, pa.table({"key": keys}), stamp(run),
+                           stamp(run))
+    for later in range(run + 1, run + 10):
+        write_index_file(folder, ARTICLE_IDS, pa.table({"key": [f"ab-new-{later}"]}),
+                         stamp(later), stamp(later))
+    assert merge_bucket(folder, ARTICLE_IDS)
+    assert Path(big).exists()  # not rewritten
+    assert len(live_files(bucket_files(folder))) == 2 + small_first
+    found = read_bucket(folder, ARTICLE_IDS).column("key").to_pylist()
+    assert len(found) == 5000 + 9 + small_first

@@ -31,6 +31,7 @@ from transforms.layout import STAMP_FORMAT, OutputLayout
 from transforms.schemas import UTC_TIMESTAMP
 
 MAX_FILES_PER_BUCKET = 8
+TIER_RATIO = 4
 ROW_GROUP_ROWS = 1024
 # The first run stamp any file can cover: a file built from datasets covers all runs before.
 BEGINNING = "00000000T000000000000Z"
@@ -161,9 +162,13 @@ def _read_file(path: str, keys: list[str] | None) -> Iterator[pa.Table]:
 
 def read_bucket(folder: str, kind: IndexKind, keys: Iterable[str] | None = None) -> pa.Table:
     """The combined rows of one bucket (only those of `keys` when given)."""
+    return _read_files(live_files(bucket_files(folder)), kind, keys)
+
+
+def _read_files(paths: list[str], kind: IndexKind, keys: Iterable[str] | None = None
+                ) -> pa.Table:
     wanted = sorted(set(keys)) if keys is not None else None
-    tables = [table for path in live_files(bucket_files(folder))
-              for table in _read_file(path, wanted)]
+    tables = [table for path in paths for table in _read_file(path, wanted)]
     if not tables:
         return kind.schema.empty_table()
     return kind.combine(pa.concat_tables(tables).cast(kind.schema))
@@ -180,16 +185,34 @@ def write_index_file(folder: str, kind: IndexKind, table: pa.Table, first: str,
 
 
 def merge_bucket(folder: str, kind: IndexKind, max_files: int = MAX_FILES_PER_BUCKET) -> bool:
-    """Merges a bucket's files into one when it holds more than `max_files`; the new file
-    covers all their runs, so readers ignore the old ones even before they are gone."""
-    files = bucket_files(folder)
-    live = live_files(files)
-    if len(live) <= max_files and len(files) == len(live):
+    """Merges a bucket's files when it holds more than `max_files`; the new file covers all
+    their runs, so readers ignore the old ones even before they are gone. Size-tiered: only
+    the newest files are merged, back to the first older file that is more than TIER_RATIO
+    times all the newer ones together, so older files grow geometrically, a large history is
+    not rewritten every few runs, and each row is rewritten about log(history) times in all.
+    The files merged are always the newest ones, so the merged file's runs never enclose a
+    file that stays. `max_files=1` merges everything (compaction)."""
+    sizes = {m.path: m.size_in_bytes
+             for m in FileSystems.match([f"{folder}/*.parquet"])[0].metadata_list}
+    live = sorted(live_files(sizes), key=_runs_covered)  # oldest first
+    dead = [path for path in sizes if path not in live]
+    if len(live) <= max_files and not dead:
         return False
-    ranges = [_runs_covered(path) for path in live]
-    write_index_file(folder, kind, read_bucket(folder, kind), min(r[0] for r in ranges),
-                     max(r[1] for r in ranges))
-    FileSystems.delete(files)
+    chosen: list[str] = []
+    for path in reversed(live):  # newest first
+        if max_files > 1 and chosen and sizes[path] > TIER_RATIO * sum(
+                sizes[newer] for newer in chosen):
+            break
+        chosen.append(path)
+    if len(chosen) < 2:
+        chosen = live
+    if len(live) > max_files and len(chosen) > 1:
+        ranges = [_runs_covered(path) for path in chosen]
+        write_index_file(folder, kind, _read_files(chosen, kind),
+                         min(r[0] for r in ranges), max(r[1] for r in ranges))
+        dead += chosen
+    if dead:
+        FileSystems.delete(dead)
     return True
 
 
