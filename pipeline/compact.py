@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.index import KINDS, bucket_files_under, merge_bucket
 from transforms.layout import OutputLayout
-from transforms.parquet_io import ROW_GROUP_BYTES, conform, new_parquet_writer
+from transforms.parquet_io import read_dataset_files, write_dataset_file
 from transforms.schemas import DATASETS
 
 JOURNAL = "_journal.json"
@@ -76,16 +74,7 @@ def _groups_to_merge(files: list[Any], target_bytes: int) -> list[list[Any]]:
 def _write_merged(paths: list[str], dataset: str, target: str) -> None:
     """The rows of `paths`, in order, as one file at `target` (row groups of about
     ROW_GROUP_BYTES)."""
-    tables = []
-    for path in paths:
-        with FileSystems.open(path) as handle:
-            tables.append(conform(pq.read_table(handle), dataset))
-    table = pa.concat_tables(tables)
-    rows_per_group = max(1, int(ROW_GROUP_BYTES * table.num_rows / max(table.nbytes, 1)))
-    with FileSystems.create(target) as handle:
-        writer = new_parquet_writer(handle, dataset)
-        writer.write_table(table, row_group_size=rows_per_group)
-        writer.close()
+    write_dataset_file(target, dataset, read_dataset_files(paths, dataset))
 
 
 def _apply(journal_path: str) -> None:

@@ -16,15 +16,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
 from transforms.index import ENTITY_FORMS, read_bucket
 from transforms.language import primary_language
 from transforms.layout import STAMP_FORMAT, OutputLayout
-from transforms.parquet_io import conform, new_parquet_writer
-from transforms.schemas import DATASETS, RUNS
+from transforms.parquet_io import read_dataset_files, write_dataset_file
+from transforms.schemas import RUNS
 
 TOP = 15  # bars in a ranking plot
 EXAMPLES = 3  # error rows shown per stage and reason
@@ -34,17 +33,9 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _read(paths: list[str], dataset: str) -> pa.Table:
-    tables = []
-    for path in paths:
-        with FileSystems.open(path) as handle:
-            tables.append(conform(pq.read_table(handle), dataset))
-    return pa.concat_tables(tables) if tables else DATASETS[dataset].empty_table()
-
-
 def errors_by_reason(staged_errors: list[str]) -> list[dict[str, Any]]:
     counts = Counter((row["stage"], row["error_type"])
-                     for row in _read(staged_errors, "errors").select(
+                     for row in read_dataset_files(staged_errors, "errors").select(
                          ["stage", "error_type"]).to_pylist())
     return [{"stage": stage, "error_type": kind, "count": n}
             for (stage, kind), n in sorted(counts.items())]
@@ -77,10 +68,7 @@ def stage_runs_row(layout: OutputLayout, row: dict[str, Any]) -> str:
     """Writes the run's row into its staging folder; returns the file's path (for the
     manifest, so the row is committed with the run's datasets)."""
     path = f"{layout.staged_prefix('runs')}-run.parquet"
-    with FileSystems.create(path) as handle:
-        writer = new_parquet_writer(handle, "runs")
-        writer.write_table(pa.Table.from_pylist([row], schema=RUNS))
-        writer.close()
+    write_dataset_file(path, "runs", pa.Table.from_pylist([row], schema=RUNS))
     return path
 
 
@@ -95,7 +83,7 @@ def _dataset_files(layout: OutputLayout, dataset: str, run_time: datetime | None
 
 
 def _run_rows(layout: OutputLayout, dataset: str, run_time: datetime) -> pa.Table:
-    table = _read(_dataset_files(layout, dataset, run_time), dataset)
+    table = read_dataset_files(_dataset_files(layout, dataset, run_time), dataset)
     if "ingested_at" not in table.column_names:
         return table
     return table.filter(pc.equal(table.column("ingested_at"),
@@ -105,7 +93,7 @@ def _run_rows(layout: OutputLayout, dataset: str, run_time: datetime) -> pa.Tabl
 def read_runs(output: str) -> list[dict[str, Any]]:
     """Every run's row, oldest first."""
     layout = OutputLayout(output, datetime.now(UTC))
-    rows = _read(_dataset_files(layout, "runs", None), "runs").to_pylist()
+    rows = read_dataset_files(_dataset_files(layout, "runs", None), "runs").to_pylist()
     return sorted(rows, key=lambda row: row["started_at"])
 
 

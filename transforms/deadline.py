@@ -107,7 +107,3 @@ class CallWithDeadline:
         if self._connection is not None:
             self._connection.close()
         self._process, self._connection = None, None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.is_alive()

@@ -40,6 +40,26 @@ def new_parquet_writer(handle: BinaryIO, dataset: str) -> pq.ParquetWriter:
     return pq.ParquetWriter(handle, DATASETS[dataset], compression="snappy")
 
 
+def read_dataset_files(paths: list[str], dataset: str) -> pa.Table:
+    """The rows of some files of a dataset, as its schema is now (empty: no rows)."""
+    tables = []
+    for path in paths:
+        with FileSystems.open(path) as handle:
+            tables.append(conform(pq.read_table(handle), dataset))
+    return pa.concat_tables(tables) if tables else DATASETS[dataset].empty_table()
+
+
+def write_dataset_file(path: str, dataset: str, table: pa.Table) -> None:
+    """`table` as one file of the dataset (an empty table still makes a readable file), in
+    row groups of about ROW_GROUP_BYTES."""
+    rows_per_group = max(1, int(ROW_GROUP_BYTES * table.num_rows / max(table.nbytes, 1)))
+    with FileSystems.create(path) as handle:
+        writer = new_parquet_writer(handle, dataset)
+        if table.num_rows:
+            writer.write_table(table.cast(DATASETS[dataset]), row_group_size=rows_per_group)
+        writer.close()
+
+
 class ParquetFileWriter(beam.DoFn):
     """Writes each bundle's rows to a Parquet file of its own, `<prefix>-<random>.parquet`
     (snappy, row groups of at most ROW_GROUP_BYTES), and outputs the file's name once the file

@@ -15,8 +15,9 @@ from transforms import metrics
 from transforms.index import FROM_DATASETS, WriteIndex
 from transforms.language import primary_language
 from transforms.layout import COMMITTING, FAILED, OutputLayout
-from transforms.parquet_io import new_parquet_writer, schema_row, write_parquet
+from transforms.parquet_io import schema_row, write_dataset_file, write_parquet
 from transforms.records import Article, ErrorRecord
+from transforms.schemas import DATASETS
 from transforms.text import word_count
 
 
@@ -67,8 +68,7 @@ def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, s
     for dataset, prefix in prefixes.items():
         if not any(file.startswith(f"{prefix}-") for file in files):
             path = f"{prefix}-empty.parquet"
-            with FileSystems.create(path) as handle:
-                new_parquet_writer(handle, dataset).close()
+            write_dataset_file(path, dataset, DATASETS[dataset].empty_table())
             files.append(path)
     with FileSystems.create(layout.manifest) as handle:
         relative = sorted(layout.relative_to_staging(file) for file in files)
