@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
-	bench-incremental bench-nearcopies
+	bench-incremental bench-nearcopies bench-stories
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-throughput: $(STAMP)
 
 bench-nearcopies: $(STAMP)
 	$(BIN)/python -m benchmarks.nearcopies
+
+bench-stories: $(STAMP)
+	$(BIN)/python -m benchmarks.stories
 
 bench-incremental: $(STAMP)
 	$(BIN)/python -m benchmarks.incremental

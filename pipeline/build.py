@@ -1,7 +1,8 @@
 """Builds the Beam graph (and returns it; running is the launcher's job).
 
 sources -> parse -> clean -> dedupe -> key phrases -> (entities -> resolve || topics ||
-near copies) -> write
+near copies) -> stories (which also reads the resolved entities and topics for its rows) ->
+write
 
 Each branch writes its own datasets, linked by article_id; no join step holds every article
 to line its rows up (on the DirectRunner that would keep the whole run in memory).
@@ -23,6 +24,7 @@ from transforms.nearcopies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
+from transforms.stories import BuildStories
 from transforms.topics import ExtractTopics
 from transforms.write import WriteDatasets
 
@@ -39,9 +41,6 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     unique_articles, keyphrase_errors = new_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
     near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
-    near_files = [rows | f"Index{name.title().replace('_', '')}" >> WriteIndex(layout,
-                                                                                KINDS[name])
-                  for name, rows in near["index_rows"].items()]
     article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)
     resolved = article_mentions | "ResolveEntities" >> ResolveEntities(
@@ -49,6 +48,11 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         settings.topics)
+    stories = {"articles": unique_articles, "entities": entity_mentions,
+               "topics": topic_scores} | "BuildStories" >> BuildStories(settings.stories, layout)
+    index_files = [rows | f"Index{name.title().replace('_', '')}" >> WriteIndex(layout,
+                                                                                 KINDS[name])
+                   for name, rows in {**near["index_rows"], **stories["index_rows"]}.items()]
     errors = (
         (sources["errors"], parse_errors, clean_errors, dedupe_errors, keyphrase_errors,
          entity_errors, topic_errors)
@@ -56,7 +60,8 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
                 "entity_aliases": resolved["aliases"], "errors": errors,
-                "index_files": (resolved["index_files"], *near_files)
+                "story_members": stories["story_members"], "stories": stories["stories"],
+                "index_files": (resolved["index_files"], *index_files)
                 | "AllIndexFiles" >> beam.Flatten(),
                 "duplicate_of": near["duplicate_of"]}
     if sources["feed_state"] is not None:

@@ -21,6 +21,7 @@ from transforms.nearcopies import NearCopySettings
 from transforms.parse import ParseSettings
 from transforms.settings import ConfigError, check_at_least
 from transforms.sources import FeedSettings, SourceSettings
+from transforms.stories import StorySettings
 from transforms.topics import ScoringSettings, TopicSettings
 
 __all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
@@ -138,6 +139,7 @@ class RunSettings:
     failures: FailureLimits
     lease: LeaseSettings
     near_copies: NearCopySettings
+    stories: StorySettings
 
     def layout(self, run_time: datetime) -> OutputLayout:
         """Where a run started at `run_time` writes."""
@@ -181,4 +183,5 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
                                max_share=limits["max_unexpected_failure_share"]),
         lease=LeaseSettings(**config["lease"]),
         near_copies=NearCopySettings(**config["near_copies"]),
+        stories=StorySettings(**config["stories"]),
     )

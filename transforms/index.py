@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -43,8 +44,9 @@ def _sum_mentions(table: pa.Table) -> pa.Table:
                     | {"mentions": summed.column("mentions_sum")})
 
 
-def _latest_per_key(table: pa.Table) -> pa.Table:
-    ordered = table.sort_by([("key", "ascending"), ("checked_at", "descending")])
+def _latest_per_key(table: pa.Table, column: str = "checked_at") -> pa.Table:
+    """Each key's newest row (by `column`)."""
+    ordered = table.sort_by([("key", "ascending"), (column, "descending")])
     keys = ordered.column("key").to_pylist()
     first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
     return ordered.take(first)
@@ -52,6 +54,14 @@ def _latest_per_key(table: pa.Table) -> pa.Table:
 
 def _distinct_rows(table: pa.Table) -> pa.Table:
     return table.group_by(table.column_names).aggregate([])
+
+
+def _first_per_key(table: pa.Table) -> pa.Table:
+    """One row a key (rows of a key are all alike; list columns cannot be grouped)."""
+    keys = table.column("key").to_pylist()
+    seen: set[str] = set()
+    first = [i for i, key in enumerate(keys) if not (key in seen or seen.add(key))]
+    return table.take(first)
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,48 @@ SIGNATURES = IndexKind("signatures", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # article_id
     pa.field("signature", pa.binary(), nullable=False),
 ]), _distinct_rows, True, "", {})
+# Stories (transforms/stories.py): the articles under each blocking key (a term in a time
+# period), each article's profile, its current story, each story's articles, and its state.
+# Like the near-copy indexes, their rows come from the run, not from a dataset's columns.
+STORY_TERMS = IndexKind("story_terms", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # hash of term and period
+    pa.field("article_id", pa.string(), nullable=False),
+]), _distinct_rows, True, "", {})
+STORY_PROFILES = IndexKind("story_profiles", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # article_id
+    pa.field("time", UTC_TIMESTAMP, nullable=False),
+    pa.field("terms", pa.list_(pa.string()), nullable=False),
+    pa.field("weights", pa.list_(pa.float64()), nullable=False),
+]), _first_per_key, True, "", {})
+ARTICLE_STORIES = IndexKind("article_stories", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # article_id
+    pa.field("story_id", pa.string(), nullable=False),
+    pa.field("assigned_at", UTC_TIMESTAMP, nullable=False),
+]), partial(_latest_per_key, column="assigned_at"), True, "", {})
+STORY_ARTICLES = IndexKind("story_articles", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # story_id
+    pa.field("article_id", pa.string(), nullable=False),
+]), _distinct_rows, True, "", {})
+_TALLY = pa.struct([pa.field("name", pa.string()), pa.field("count", pa.int64())])
+STORY_STATE = IndexKind("story_state", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # story_id
+    pa.field("first_seen", UTC_TIMESTAMP, nullable=False),
+    pa.field("last_seen", UTC_TIMESTAMP, nullable=False),
+    pa.field("articles", pa.int64(), nullable=False),
+    pa.field("outlets", pa.list_(pa.string()), nullable=False),
+    pa.field("headline", pa.string()),
+    pa.field("centrality", pa.float64(), nullable=False),
+    pa.field("terms", pa.list_(pa.string()), nullable=False),  # the centroid's
+    pa.field("weights", pa.list_(pa.float64()), nullable=False),
+    pa.field("entities", pa.list_(_TALLY), nullable=False),
+    pa.field("topics", pa.list_(pa.struct([
+        pa.field("topic_id", pa.string()), pa.field("topic", pa.string()),
+        pa.field("score", pa.float64())])), nullable=False),
+    pa.field("updated_at", UTC_TIMESTAMP, nullable=False),
+]), partial(_latest_per_key, column="updated_at"), True, "", {})
 KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES,
-                                      NEAR_BANDS, SIGNATURES)}
+                                      NEAR_BANDS, SIGNATURES, STORY_TERMS, STORY_PROFILES,
+                                      ARTICLE_STORIES, STORY_ARTICLES, STORY_STATE)}
 # Kinds whose rows WriteDatasets takes from the dataset's rows as they are written
 FROM_DATASETS = (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)
 

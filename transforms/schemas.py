@@ -64,6 +64,29 @@ ERRORS = pa.schema([
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
 ])
 
+STORY_MEMBERS = pa.schema([
+    pa.field("article_id", pa.string(), nullable=False),
+    pa.field("story_id", pa.string(), nullable=False),
+    # cosine similarity of the article's best link (null: it founded its story alone, or it
+    # moved with a story merged into another)
+    pa.field("similarity", pa.float64()),
+    pa.field("assigned_at", UTC_TIMESTAMP, nullable=False),
+])
+
+STORIES = pa.schema([
+    pa.field("story_id", pa.string(), nullable=False),
+    pa.field("first_seen", UTC_TIMESTAMP, nullable=False),  # its first article's time
+    pa.field("last_seen", UTC_TIMESTAMP, nullable=False),
+    pa.field("article_count", pa.int64(), nullable=False),
+    pa.field("outlet_count", pa.int64(), nullable=False),  # URL hosts, else inputs
+    pa.field("headline", pa.string()),  # of the article most like the story's centroid
+    pa.field("top_entities", pa.list_(pa.string()), nullable=False),
+    pa.field("top_topic_id", pa.string()),
+    pa.field("top_topic", pa.string()),
+    pa.field("merged_into", pa.string()),  # set on a story's last row once merged
+    pa.field("run_time", UTC_TIMESTAMP, nullable=False),
+])
+
 _COUNT = pa.struct([pa.field("name", pa.string()), pa.field("value", pa.int64())])
 RUNS = pa.schema([
     pa.field("run_id", pa.string(), nullable=False),  # the run's time stamp (staging name)
@@ -94,4 +117,4 @@ RUNS = pa.schema([
 
 DATASETS = {"articles": ARTICLES, "entities": ENTITIES, "topics": TOPICS,
             "entity_aliases": ENTITY_ALIASES, "feed_state": FEED_STATE, "errors": ERRORS,
-            "runs": RUNS}
+            "story_members": STORY_MEMBERS, "stories": STORIES, "runs": RUNS}

@@ -1,0 +1,160 @@
+"""Stories: reports of one event share a story across outlets and runs, lookalike events stay
+apart, a story grows across runs, and two stories found to be one keep the older id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, read_dataset, seeds_in_three_runs
+
+from pipeline import cli
+from transforms.records import Article
+from transforms.stories import StorySettings, UniteLinks, cosine, profile_of
+
+SETTINGS = StorySettings()
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+QUAKE_NEPAL = """Earthquake kills 38 in western Nepal
+
+A magnitude 5.9 earthquake struck the Jajarkot district of western Nepal late on Friday,
+killing at least 38 people and flattening mud-brick homes in the villages of Ramidanda and
+Chiuri, officials said.
+Prime Minister Pushpa Kamal Dahal flew to Jajarkot on Saturday morning with an army medical
+team. The district's chief administrator, Suresh Sunar, said rescuers were still digging
+through collapsed houses in Ramidanda, and that 140 injured people had been taken to the
+hospital in Khalanga.
+"""
+QUAKE_NEPAL_AGAIN = """Rescuers dig for survivors after Jajarkot quake
+
+Soldiers and villagers dug through rubble in Nepal's Jajarkot district on Saturday after the
+magnitude 5.9 tremor that killed 38 people in Ramidanda and Chiuri overnight.
+Pushpa Kamal Dahal, the prime minister, visited the hospital in Khalanga, where 140 injured
+were treated. Suresh Sunar, Jajarkot's chief administrator, said the death toll could rise as
+teams reach remote hamlets.
+"""
+QUAKE_CHILE = """Strong earthquake shakes northern Chile
+
+A magnitude 7.1 earthquake hit near the port city of Antofagasta in northern Chile on
+Wednesday, cutting power to 20,000 homes and damaging the copper mine at Escondida, the
+interior ministry said.
+President Gabriel Boric said two miners were hurt at Escondida. The navy briefly issued a
+tsunami warning for the coast between Taltal and Mejillones before lifting it an hour later.
+"""
+FLOODS = """Floods cut off Porto Alegre as Guaiba river rises
+
+The Guaiba river rose to a record 5.3 metres in Porto Alegre, flooding the city centre and the
+airport, and the death toll from the floods in Rio Grande do Sul reached 83, the state's
+civil defence said.
+Governor Eduardo Leite said 121,000 people had left their homes and asked for federal troops.
+"""
+HORSE = """Horse stranded on a rooftop in Canoas is rescued
+
+Firefighters in Canoas lifted a horse named Caramelo from the roof of a house where it had
+stood for four days, surrounded by water, television images showed.
+A veterinarian, Lucas Nascimento, said Caramelo was dehydrated but calm, and that the animal
+would be looked after at the Ulbra university stables.
+"""
+
+
+def article(text: str, article_id: str = "a") -> Article:
+    title, _, body = text.partition("\n\n")
+    return Article(article_id, "test", "text", body, title=title, language="en")
+
+
+def similarity(one: str, other: str) -> float:
+    return cosine(profile_of(article(one), SETTINGS, NOW).vector(),
+                  profile_of(article(other), SETTINGS, NOW).vector())
+
+
+def test_profiles_tell_one_event_from_a_lookalike() -> None:
+    same = similarity(QUAKE_NEPAL, QUAKE_NEPAL_AGAIN)
+    lookalike = similarity(QUAKE_NEPAL, QUAKE_CHILE)
+    assert same >= SETTINGS.threshold > lookalike
+    assert similarity(FLOODS, HORSE) < SETTINGS.threshold
+    profile = profile_of(article(QUAKE_NEPAL), SETTINGS, NOW)
+    assert "jajarkot" in profile.terms[:SETTINGS.key_terms]
+    assert "the" not in profile.terms and "said" not in profile.terms
+
+
+def test_a_language_without_word_frequencies_gets_no_terms() -> None:
+    unknown = Article("x", "test", "text", "Lorem ipsum dolor sit amet.", language="xx")
+    assert profile_of(unknown, SETTINGS, NOW).terms == ()
+
+
+def test_links_unite_into_components_however_they_are_split() -> None:
+    unite = UniteLinks()
+    left = unite.add_input(unite.add_input(unite.create_accumulator(), ("a", "b")), ("c", "d"))
+    right = unite.add_input(unite.create_accumulator(), ("b", "c"))
+    other = unite.add_input(unite.create_accumulator(), ("x", "y"))
+    nodes = dict(unite.extract_output(unite.merge_accumulators([left, right, other])))
+    assert nodes["a"] == nodes["b"] == nodes["c"] == nodes["d"] != nodes["x"] == nodes["y"]
+
+
+def current(output: Path) -> dict[str, str]:
+    """{input file name: its article's current story}."""
+    latest = {}
+    for row in sorted(read_dataset(output, "story_members"), key=lambda r: r["assigned_at"]):
+        latest[row["article_id"]] = row["story_id"]
+    return {Path(a["source"]).name: latest[a["article_id"]]
+            for a in read_dataset(output, "articles")}
+
+
+def latest_stories(output: Path) -> dict[str, dict]:
+    latest = {}
+    for row in sorted(read_dataset(output, "stories"), key=lambda r: r["run_time"]):
+        latest[row["story_id"]] = row
+    return latest
+
+
+def run(output: Path, folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    assert cli.main(["run", "--input", f"{folder}/*.txt", "--output", str(output)]) == 0
+
+
+@pytest.mark.slow
+def test_the_seeds_are_one_story_growing_across_runs(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "out"
+    first, second, third = seeds_in_three_runs(tmp_path)
+    assert cli.main(["run", "--input", f"{first}/*.txt", "--output", str(output)]) == 0
+    [story] = set(current(output).values())
+    assert latest_stories(output)[story]["article_count"] == 2
+    for folder in (second, third):
+        assert cli.main(["run", "--input", f"{folder}/*.txt", "--output", str(output)]) == 0
+    capsys.readouterr()
+    stories = current(output)
+    assert sorted(stories) == sorted(p.name for p in SEEDS.glob("*.txt"))
+    assert set(stories.values()) == {story}  # the first run's id, kept
+    row = latest_stories(output)[story]
+    assert (row["article_count"], row["outlet_count"], row["merged_into"]) == (5, 5, None)
+    assert "Hamas" in row["top_entities"] and row["top_topic"] == "politics"
+    assert row["headline"] in {a["title"] for a in read_dataset(output, "articles")}
+    assert len(read_dataset(output, "stories")) == 3  # one row per run that touched it
+    assert all(a["duplicate_of"] is None for a in read_dataset(output, "articles"))
+
+
+@pytest.mark.slow
+def test_lookalike_events_stay_apart_and_a_merge_keeps_the_older_id(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "out"
+    run(output, tmp_path / "r1", {"nepal.txt": QUAKE_NEPAL, "chile.txt": QUAKE_CHILE,
+                                  "floods.txt": FLOODS})
+    run(output, tmp_path / "r2", {"nepal_again.txt": QUAKE_NEPAL_AGAIN, "horse.txt": HORSE})
+    stories = current(output)
+    assert stories["nepal_again.txt"] == stories["nepal.txt"] != stories["chile.txt"]
+    assert stories["horse.txt"] != stories["floods.txt"]
+    # one report of both the floods and the rescue: the two stories are one
+    both = FLOODS + "\n" + HORSE.partition("\n\n")[2]
+    run(output, tmp_path / "r3", {"both.txt": both})
+    capsys.readouterr()
+    merged = current(output)
+    assert merged["both.txt"] == merged["horse.txt"] == merged["floods.txt"] == \
+        stories["floods.txt"]  # the older story's id survives
+    rows = latest_stories(output)
+    assert rows[stories["horse.txt"]]["merged_into"] == stories["floods.txt"]
+    assert rows[stories["floods.txt"]]["article_count"] == 3
+    assert merged["nepal.txt"] == stories["nepal.txt"] != merged["chile.txt"]

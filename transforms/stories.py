@@ -1,0 +1,570 @@
+"""Stories: articles that report the same real-world event share a story_id, within a run and
+across runs.
+
+Each article gets a profile: its words weighted by how rare they are in general language
+(wordfreq's frequencies for the article's language, the same in every run, so a profile never
+changes as the output grows), names and numbers weighted up. Candidates come from blocking
+keys (the profile's rarest terms, by time period), never from comparing all articles; only
+articles within `window_days` of each other are compared. Each new article links to its
+`links_per_article` most similar candidates (cosine of profiles, at least `threshold`); the
+links of a run form components (ids only flow there), and a component joins the story of the
+earlier articles it links to, or founds a new one. A component linking two earlier stories
+merges them: the older id survives, the other's members move to it, and its last row in
+stories/ names the survivor (merged_into).
+
+Earlier runs are read through the output's indexes, at the cost of this run's keys: the
+articles under this run's blocking keys, their profiles and current stories, and the state of
+the stories touched."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import apache_beam as beam
+
+from transforms.index import (
+    ARTICLE_STORIES,
+    STORY_ARTICLES,
+    STORY_PROFILES,
+    STORY_STATE,
+    STORY_TERMS,
+    LookupIndex,
+)
+from transforms.language import primary_language
+from transforms.layout import OutputLayout
+from transforms.records import Article
+from transforms.settings import check_at_least, check_between
+from transforms.text import TOKEN
+
+_YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGITS = re.compile(r"^\d+$")
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    """Config `stories.*`."""
+
+    threshold: float = 0.25  # cosine similarity of two profiles to link their articles
+    links_per_article: int = 2  # an article links to its most similar candidates only
+    window_days: float = 3.0  # articles further apart in time are never compared
+    profile_terms: int = 64  # terms kept in a profile (the most weighted)
+    key_terms: int = 8  # blocking keys an article is found under: its most weighted terms
+    max_block: int = 1000  # a key shared by more articles is too common to compare under
+    min_rarity: float = 2.5  # terms more frequent than this (9 - Zipf frequency) are left out
+    name_weight: float = 2.0  # capitalised words (names) count this many times
+    number_rarity: float = 6.0  # the rarity given to numbers (wordfreq has none for them)
+    pair_weight: float = 1.0  # adjacent rare words also count as a two-word term
+    top_entities: int = 5  # entities named in a stories/ row
+
+    def __post_init__(self) -> None:
+        check_between("stories.threshold", self.threshold, 0.0, 1.0)
+        for name in ("links_per_article", "profile_terms", "key_terms", "max_block"):
+            check_at_least(f"stories.{name}", getattr(self, name), 1)
+        for name in ("window_days", "min_rarity", "name_weight", "number_rarity", "pair_weight",
+                     "top_entities"):
+            check_at_least(f"stories.{name}", getattr(self, name), 0)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+
+@lru_cache(maxsize=1)
+def _frequency_languages() -> frozenset[str]:
+    import wordfreq  # heavy data: loaded where used, once per worker
+    return frozenset(wordfreq.available_languages())
+
+
+@lru_cache(maxsize=500_000)
+def rarity(word: str, language: str) -> float:
+    """How rare a word is in general language: 9 minus its Zipf frequency (0 for the
+    commonest words, 9 for words never seen)."""
+    import wordfreq
+    return max(0.0, 9.0 - wordfreq.zipf_frequency(word, language))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What stories compare: an article's weighted terms (unit length, most weighted first)."""
+
+    article_id: str
+    time: datetime  # published, else ingested
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+    title: str | None = None
+    outlet: str = ""
+    fresh: bool = True  # of this run (False: read from the index)
+
+    def keys(self, count: int) -> tuple[str, ...]:
+        return self.terms[:count]
+
+    def vector(self) -> dict[str, float]:
+        return dict(zip(self.terms, self.weights, strict=True))
+
+
+def cosine(one: dict[str, float], other: dict[str, float]) -> float:
+    if len(one) > len(other):
+        one, other = other, one
+    return sum(weight * other.get(term, 0.0) for term, weight in one.items())
+
+
+def unit_top(weights: dict[str, float], count: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The `count` most weighted terms, scaled to unit length (ties by term, so runs agree)."""
+    top = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:count]
+    norm = math.sqrt(sum(weight * weight for _, weight in top)) or 1.0
+    return tuple(term for term, _ in top), tuple(weight / norm for _, weight in top)
+
+
+def outlet_of(article: Article) -> str:
+    """Who published it: the URL's host, else the input it came from."""
+    if article.url:
+        host = urlsplit(article.url).netloc.lower()
+        return host.removeprefix("www.")
+    return article.source
+
+
+def profile_of(article: Article, settings: StorySettings, ingested_at: datetime) -> Profile:
+    """The article's profile; without terms for a language without word frequencies (its
+    words could not be weighted) or a text without rare words: such an article is a story
+    of its own."""
+    empty = Profile(article.article_id, article.published_at or ingested_at, (), (),
+                    article.title, outlet_of(article))
+    language = primary_language(article.language)
+    if language not in _frequency_languages():
+        return empty
+    words = TOKEN.findall(f"{article.title or ''}\n{article.text}")
+    folded = [word.casefold() for word in words]
+    capitalised = Counter(f for word, f in zip(words[1:], folded[1:], strict=True)
+                          if word[:1].isupper())
+
+    def word_rarity(word: str) -> float:
+        return settings.number_rarity if _DIGITS.match(word) else rarity(word, language)
+
+    counts = Counter(folded)
+    weights: dict[str, float] = {}
+    for word, count in counts.items():
+        rare = word_rarity(word)
+        if rare >= settings.min_rarity:
+            name = settings.name_weight if capitalised[word] * 2 >= count else 1.0
+            weights[word] = (1 + math.log(count)) * rare * rare * name
+    if settings.pair_weight:
+        for first, second in zip(folded, folded[1:], strict=False):
+            if first in weights and second in weights:
+                pair = f"{first} {second}"
+                weights[pair] = weights.get(pair, 0.0) + (
+                    settings.pair_weight * word_rarity(first) * word_rarity(second))
+    if not weights:
+        return empty
+    terms, unit = unit_top(weights, settings.profile_terms)
+    return Profile(article.article_id, article.published_at or ingested_at, terms, unit,
+                   article.title, outlet_of(article))
+
+
+def period_of(time: datetime, settings: StorySettings) -> int:
+    """The window-long period a time falls in: an article is indexed under its own period and
+    looks up its own and the two next to it, which covers its whole window."""
+    days = (time - _YEAR_ZERO).total_seconds() / 86400
+    return int(days // max(settings.window_days, 1e-9)) if settings.window_days else 0
+
+
+def term_key(term: str, period: int) -> str:
+    return hashlib.blake2b(f"{term}\x1f{period}".encode(), digest_size=8).hexdigest()
+
+
+def story_id_for(article_id: str) -> str:
+    """A new story's id: made from its first article's, so a run done again agrees."""
+    return hashlib.sha256(f"story\0{article_id}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A new article's link to a candidate: another new article, or an earlier one."""
+
+    article_id: str
+    other_id: str
+    similarity: float
+    other_fresh: bool
+
+
+def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> Iterator[Link]:
+    """The similar pairs of one block, each pair scored in one block only (the one of the
+    first key term both share)."""
+    if len(profiles) > settings.max_block:
+        return
+    unique = sorted({p.article_id: p for p in profiles}.values(), key=lambda p: p.article_id)
+    vectors = {p.article_id: p.vector() for p in unique}
+    keys = {p.article_id: set(p.keys(settings.key_terms)) for p in unique}
+    for i, one in enumerate(unique):
+        for other in unique[i + 1:]:
+            if not (one.fresh or other.fresh):
+                continue
+            if abs(one.time - other.time) > settings.window:
+                continue
+            if min(keys[one.article_id] & keys[other.article_id]) != term:
+                continue
+            score = cosine(vectors[one.article_id], vectors[other.article_id])
+            if score < settings.threshold:
+                continue
+            if one.fresh:
+                yield Link(one.article_id, other.article_id, score, other.fresh)
+            if other.fresh:
+                yield Link(other.article_id, one.article_id, score, one.fresh)
+
+
+class UniteLinks(beam.CombineFn):
+    """Links -> the components they make (union-find over article and story ids; only ids
+    flow here, and partial results merge, so it runs on many workers at once)."""
+
+    def create_accumulator(self) -> dict[str, str]:
+        return {}
+
+    @staticmethod
+    def _root(parent: dict[str, str], node: str) -> str:
+        while parent.get(node, node) != node:
+            parent[node] = parent.get(parent[node], parent[node])
+            node = parent[node]
+        return node
+
+    def add_input(self, parent: dict[str, str], edge: tuple[str, str]) -> dict[str, str]:
+        one, other = (self._root(parent, node) for node in edge)
+        if one != other:
+            parent[max(one, other)] = min(one, other)
+        parent.setdefault(min(one, other), min(one, other))
+        return parent
+
+    def merge_accumulators(self, accumulators: Iterable[dict[str, str]]) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for parent in accumulators:
+            for node in parent:
+                self.add_input(merged, (node, self._root(parent, node)))
+        return merged
+
+    def extract_output(self, parent: dict[str, str]) -> list[tuple[str, str]]:
+        """(node, its component's key) for every node."""
+        return [(node, self._root(parent, node)) for node in sorted(parent)]
+
+
+_ARTICLE, _STORY = "a:", "s:"
+
+
+@dataclass(frozen=True)
+class StoryState:
+    """A story as the index keeps it: what the stories/ row shows, and its centroid."""
+
+    story_id: str
+    first_seen: datetime
+    last_seen: datetime
+    articles: int
+    outlets: tuple[str, ...]
+    headline: str | None
+    centrality: float
+    centroid: dict[str, float] = field(default_factory=dict)
+    entities: dict[str, int] = field(default_factory=dict)
+    topics: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StoryState:
+        return cls(row["key"], row["first_seen"], row["last_seen"], row["articles"],
+                   tuple(row["outlets"]), row["headline"], row["centrality"],
+                   dict(zip(row["terms"], row["weights"], strict=True)),
+                   {e["name"]: e["count"] for e in row["entities"]},
+                   {(t["topic_id"], t["topic"]): t["score"] for t in row["topics"]})
+
+    def index_row(self, updated_at: datetime) -> dict[str, Any]:
+        terms, weights = unit_top(self.centroid, len(self.centroid))
+        return {"key": self.story_id, "first_seen": self.first_seen,
+                "last_seen": self.last_seen, "articles": self.articles,
+                "outlets": list(self.outlets), "headline": self.headline,
+                "centrality": self.centrality, "terms": list(terms), "weights": list(weights),
+                "entities": [{"name": n, "count": c} for n, c in self.entities.items()],
+                "topics": [{"topic_id": i, "topic": t, "score": s}
+                           for (i, t), s in self.topics.items()],
+                "updated_at": updated_at}
+
+
+def _grow(state: StoryState | None, story_id: str, members: list[Profile],
+          profile_terms: int) -> StoryState:
+    """A story with new members added: times, counts, outlets, centroid, central headline."""
+    centroid = dict(state.centroid) if state else {}
+    scale = state.articles if state else 0
+    centroid = {term: weight * scale for term, weight in centroid.items()}
+    for member in members:
+        for term, weight in zip(member.terms, member.weights, strict=True):
+            centroid[term] = centroid.get(term, 0.0) + weight
+    terms, weights = unit_top(centroid, profile_terms)
+    unit = dict(zip(terms, weights, strict=True))
+    headline, centrality = (state.headline, state.centrality) if state else (None, -1.0)
+    for member in sorted(members, key=lambda m: m.article_id):
+        score = cosine(member.vector(), unit)
+        if member.title and score > centrality:
+            headline, centrality = member.title, score
+    times = [m.time for m in members]
+    return StoryState(story_id, min([*times, *([state.first_seen] if state else [])]),
+                      max([*times, *([state.last_seen] if state else [])]),
+                      (state.articles if state else 0) + len(members),
+                      tuple(sorted({*(state.outlets if state else ()),
+                                    *(m.outlet for m in members)})),
+                      headline, centrality, unit,
+                      dict(state.entities) if state else {},
+                      dict(state.topics) if state else {})
+
+
+def _absorb(survivor: StoryState, other: StoryState) -> StoryState:
+    """Two stories found to be one: the survivor takes the other's counts and centroid."""
+    total = survivor.articles + other.articles
+    centroid = Counter({t: w * survivor.articles for t, w in survivor.centroid.items()})
+    centroid.update({t: w * other.articles for t, w in other.centroid.items()})
+    terms, weights = unit_top(dict(centroid), max(len(survivor.centroid), len(other.centroid)))
+    central = max((survivor, other), key=lambda s: s.centrality)
+    entities = Counter(survivor.entities)
+    entities.update(other.entities)
+    topics = Counter(survivor.topics)
+    topics.update(other.topics)
+    return StoryState(survivor.story_id, min(survivor.first_seen, other.first_seen),
+                      max(survivor.last_seen, other.last_seen), total,
+                      tuple(sorted({*survivor.outlets, *other.outlets})),
+                      central.headline, central.centrality,
+                      dict(zip(terms, weights, strict=True)), dict(entities), dict(topics))
+
+
+def _age(state: StoryState) -> tuple[datetime, str]:
+    return state.first_seen, state.story_id
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A story's share of a run: its state after the run, its new members (with the
+    similarity of their best link), and the stories merged into it."""
+
+    state: StoryState
+    members: tuple[tuple[str, float | None], ...]
+    merged: tuple[StoryState, ...] = ()  # as they were before the merge
+
+
+def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Assignment]:
+    """One component: new articles (with their best link's similarity) and the earlier
+    stories they link to -> the story they form."""
+    members: list[Profile] = group["profiles"]
+    best: dict[str, float | None] = dict(group["similarity"])
+    earlier = sorted((StoryState.from_row(row) for row in group["states"]), key=_age)
+    if not members:
+        return
+    if earlier:
+        survivor, *merged = earlier
+        for other in merged:
+            survivor = _absorb(survivor, other)
+        story_id = survivor.story_id
+    else:
+        survivor, merged = None, []
+        founder = min(members, key=lambda m: (m.time, m.article_id))
+        story_id = story_id_for(founder.article_id)
+    state = _grow(survivor, story_id, members, settings.profile_terms)
+    yield Assignment(state, tuple(sorted((m.article_id, best.get(m.article_id))
+                                         for m in members)), tuple(merged))
+
+
+def add_mentions(assignment: Assignment, entities: Iterable[str],
+                 topics: Iterable[tuple[str, str, float]]) -> Assignment:
+    """The new members' entity names and topic scores added to their story's tallies."""
+    state = assignment.state
+    counted = Counter(state.entities)
+    counted.update(entities)
+    scored = Counter(state.topics)
+    for topic_id, topic, score in topics:
+        scored[(topic_id, topic)] += score
+    grown = StoryState(state.story_id, state.first_seen, state.last_seen, state.articles,
+                       state.outlets, state.headline, state.centrality, state.centroid,
+                       dict(counted.most_common(50)), dict(scored.most_common(20)))
+    return Assignment(grown, assignment.members, assignment.merged)
+
+
+def story_row(state: StoryState, settings: StorySettings, run_time: datetime,
+              merged_into: str | None = None) -> dict[str, Any]:
+    top_topic = max(state.topics.items(), key=lambda item: (item[1], item[0]),
+                    default=None)
+    entities = sorted(state.entities.items(), key=lambda item: (-item[1], item[0]))
+    return {"story_id": state.story_id, "first_seen": state.first_seen,
+            "last_seen": state.last_seen, "article_count": state.articles,
+            "outlet_count": len(state.outlets), "headline": state.headline,
+            "top_entities": [name for name, _ in entities[:settings.top_entities]],
+            "top_topic_id": top_topic[0][0] if top_topic else None,
+            "top_topic": top_topic[0][1] if top_topic else None,
+            "merged_into": merged_into, "run_time": run_time}
+
+
+class BuildStories(beam.PTransform):
+    """{'articles': Articles, 'entities': resolved entities rows, 'topics': TopicScores} ->
+    {'story_members': rows, 'stories': rows, 'index_rows': {index name: rows}}."""
+
+    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+        super().__init__()
+        self.settings = settings
+        self.layout = layout
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, Any]:
+        settings, layout, run_time = self.settings, self.layout, self.layout.run_time
+        articles = inputs["articles"]
+        every_profile = articles | "Profile" >> beam.Map(profile_of, settings, run_time)
+        profiles = every_profile | "WithTerms" >> beam.Filter(lambda p: p.terms)
+        # earlier articles under this run's keys (their own period and the two next to it)
+        lookups = profiles | "LookupKeys" >> beam.FlatMap(lambda p: [
+            (term_key(term, period_of(p.time, settings) + shift), term)
+            for term in p.keys(settings.key_terms) for shift in (-1, 0, 1)])
+        found = ({"terms": lookups, "rows": lookups
+                  | "HashedKeys" >> beam.Keys()
+                  | "LookUpTerms" >> LookupIndex(layout, STORY_TERMS)
+                  | "RowsByKey" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
+                 | "GroupByHashedKey" >> beam.CoGroupByKey()
+                 | "EarlierByTerm" >> beam.FlatMap(lambda group: [
+                     (earlier, term) for term in set(group[1]["terms"])
+                     for earlier in set(group[1]["rows"])]))
+        earlier_profiles = (found
+                            | "EarlierIds" >> beam.Keys()
+                            | "LookUpProfiles" >> LookupIndex(layout, STORY_PROFILES)
+                            | "EarlierProfiles" >> beam.Map(lambda row: (row["key"], Profile(
+                                row["key"], row["time"], tuple(row["terms"]),
+                                tuple(row["weights"]), fresh=False))))
+        earlier_blocks = ({"terms": found, "profile": earlier_profiles}
+                          | "GroupEarlier" >> beam.CoGroupByKey()
+                          | "EarlierBlocks" >> beam.FlatMap(lambda group: [
+                              (term, profile) for profile in group[1]["profile"]
+                              for term in set(group[1]["terms"])]))
+        fresh_blocks = profiles | "FreshBlocks" >> beam.FlatMap(
+            lambda p: [(term, p) for term in p.keys(settings.key_terms)])
+        links = ((fresh_blocks, earlier_blocks)
+                 | "AllBlocks" >> beam.Flatten()
+                 | "GroupByTerm" >> beam.GroupByKey()
+                 | "ScorePairs" >> beam.FlatMap(
+                     lambda group: block_links(group[0], list(group[1]), settings))
+                 | "ByArticle" >> beam.Map(lambda link: (link.article_id, link))
+                 | "BestLinks" >> beam.combiners.Top.PerKey(
+                     settings.links_per_article, key=lambda link: (link.similarity,
+                                                                   link.other_id))
+                 | "EachLink" >> beam.FlatMap(lambda pair: pair[1]))
+        # an earlier article stands for its current story
+        earlier_links = links | "ToEarlier" >> beam.FlatMap(
+            lambda link: [] if link.other_fresh else [(link.other_id, link.article_id)])
+        current = (earlier_links
+                   | "LinkedIds" >> beam.Keys()
+                   | "LookUpStories" >> LookupIndex(layout, ARTICLE_STORIES)
+                   | "CurrentStory" >> beam.Map(lambda row: (row["key"], row["story_id"])))
+        story_edges = ({"links": earlier_links, "story": current}
+                       | "GroupLinked" >> beam.CoGroupByKey()
+                       | "StoryEdges" >> beam.FlatMap(lambda group: [
+                           (_ARTICLE + new, _STORY + story) for new in group[1]["links"]
+                           for story in group[1]["story"]]))
+        fresh_edges = links | "FreshEdges" >> beam.FlatMap(
+            lambda link: [(_ARTICLE + link.article_id, _ARTICLE + link.other_id)]
+            if link.other_fresh else [])
+        components = ((story_edges, fresh_edges)
+                      | "AllEdges" >> beam.Flatten()
+                      | "Components" >> beam.CombineGlobally(UniteLinks())
+                      | "EachNode" >> beam.FlatMap(lambda nodes: nodes))
+        component_of = components | "ComponentOf" >> beam.Map(
+            lambda pair: (pair[0].removeprefix(_ARTICLE), pair[1]))
+        best_similarity = links | "LinkSimilarity" >> beam.Map(
+            lambda link: (link.article_id, link.similarity))
+        all_profiles = every_profile | "ProfileById" >> beam.Map(lambda p: (p.article_id, p))
+        by_component = ({"profile": all_profiles, "component": component_of,
+                         "similarity": best_similarity}
+                        | "GroupById" >> beam.CoGroupByKey()
+                        | "ToComponent" >> beam.FlatMap(_to_component))
+        story_nodes = components | "StoryNodes" >> beam.FlatMap(
+            lambda pair: [(pair[0].removeprefix(_STORY), pair[1])]
+            if pair[0].startswith(_STORY) else [])
+        states = (story_nodes
+                  | "StoryIds" >> beam.Keys()
+                  | "LookUpStates" >> LookupIndex(layout, STORY_STATE)
+                  | "StateById" >> beam.Map(lambda row: (row["key"], row)))
+        component_states = ({"component": story_nodes, "state": states}
+                            | "GroupStates" >> beam.CoGroupByKey()
+                            | "StateToComponent" >> beam.FlatMap(lambda group: [
+                                (component, state) for component in group[1]["component"]
+                                for state in group[1]["state"]]))
+        assignments = ({"profiles": by_component | "ProfilesOnly" >> beam.Map(
+                            lambda pair: (pair[0], pair[1][0])),
+                        "similarity": by_component | "SimilarityOnly" >> beam.FlatMap(
+                            lambda pair: [(pair[0], (pair[1][0].article_id, pair[1][1]))]),
+                        "states": component_states}
+                       | "GroupComponent" >> beam.CoGroupByKey()
+                       | "Assign" >> beam.FlatMap(
+                           lambda group: assign(group[1], settings)))
+        return _outputs(assignments, inputs, profiles, settings, layout)
+
+
+def _to_component(group: tuple[str, dict[str, list[Any]]]
+                  ) -> Iterator[tuple[str, tuple[Profile, float]]]:
+    """An article's profile under its component's key (an unlinked article is its own)."""
+    article_id, found = group
+    for profile in found["profile"]:
+        component = found["component"][0] if found["component"] else _ARTICLE + article_id
+        yield component, (profile, max(found["similarity"], default=None))
+
+
+def _outputs(assignments: beam.PCollection, inputs: dict[str, beam.PCollection],
+             profiles: beam.PCollection, settings: StorySettings,
+             layout: OutputLayout) -> dict[str, Any]:
+    """The datasets' and indexes' rows of a run's story assignments."""
+    run_time = layout.run_time
+    story_of = assignments | "StoryOfArticle" >> beam.FlatMap(
+        lambda a: [(article_id, a.state.story_id) for article_id, _ in a.members])
+    entity_names = inputs["entities"] | "EntityNames" >> beam.Map(  # entities rows
+        lambda row: (row["article_id"], row["name"]))
+    topic_scores = inputs["topics"] | "TopLevelTopics" >> beam.FlatMap(
+        lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
+        else [])
+    tallies = ({"story": story_of, "entities": entity_names, "topics": topic_scores}
+               | "GroupMentions" >> beam.CoGroupByKey()
+               | "MentionsByStory" >> beam.FlatMap(lambda group: [
+                   (story, (list(group[1]["entities"]), list(group[1]["topics"])))
+                   for story in group[1]["story"]]))
+    stories = ({"assignment": assignments | "AssignmentById" >> beam.Map(
+                    lambda a: (a.state.story_id, a)), "tallies": tallies}
+               | "GroupTallies" >> beam.CoGroupByKey()
+               | "AddTallies" >> beam.FlatMap(lambda group: [add_mentions(
+                   assignment,
+                   [name for names, _ in group[1]["tallies"] for name in names],
+                   [score for _, scores in group[1]["tallies"] for score in scores])
+                   for assignment in group[1]["assignment"]]))
+    merges = stories | "Merges" >> beam.FlatMap(
+        lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
+    moved = ({"into": merges, "rows": merges
+              | "MergedIds" >> beam.Keys()
+              | "LookUpMembers" >> LookupIndex(layout, STORY_ARTICLES)
+              | "MemberById" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
+             | "GroupMerged" >> beam.CoGroupByKey()
+             | "MovedMembers" >> beam.FlatMap(lambda group: [
+                 (article_id, into, None) for into in group[1]["into"]
+                 for article_id in group[1]["rows"]]))
+    new_members = stories | "NewMembers" >> beam.FlatMap(
+        lambda a: [(article_id, a.state.story_id, similarity)
+                   for article_id, similarity in a.members])
+    memberships = (new_members, moved) | "AllMemberships" >> beam.Flatten()
+    member_rows = memberships | "MemberRows" >> beam.Map(lambda m: {
+        "article_id": m[0], "story_id": m[1], "similarity": m[2], "assigned_at": run_time})
+    story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a: [
+        story_row(a.state, settings, run_time),
+        *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
+    index_rows = {
+        "story_terms": profiles | "TermRows" >> beam.FlatMap(lambda p: [
+            {"key": term_key(term, period_of(p.time, settings)), "article_id": p.article_id}
+            for term in p.keys(settings.key_terms)]),
+        "story_profiles": profiles | "ProfileRows" >> beam.Map(lambda p: {
+            "key": p.article_id, "time": p.time, "terms": list(p.terms),
+            "weights": list(p.weights)}),
+        "article_stories": memberships | "CurrentRows" >> beam.Map(lambda m: {
+            "key": m[0], "story_id": m[1], "assigned_at": run_time}),
+        "story_articles": memberships | "MembersRows" >> beam.Map(lambda m: {
+            "key": m[1], "article_id": m[0]}),
+        "story_state": stories | "StateRows" >> beam.Map(lambda a: a.state.index_row(run_time)),
+    }
+    return {"story_members": member_rows, "stories": story_rows, "index_rows": index_rows}
