@@ -30,6 +30,7 @@ import pyarrow.dataset as ds
 
 from benchmarks.extraction import BENCHMARKS
 from pipeline.config import load_config, run_settings
+from transforms.records import RawDocument, article_id_for
 from transforms.sources import decode_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,10 @@ def ecbplus_labels() -> tuple[dict[str, str], dict[str, str]]:
         for row in csv.DictReader(f, delimiter="\t"):
             stories[row["doc_id"]], topics[row["doc_id"]] = row["story_id"], row["topic"]
     return stories, topics
+
+
+def bbc_name(path: str) -> str:
+    return path.replace("/", "_").removesuffix(".txt")
 
 
 def bbc_documents() -> dict[str, str]:
@@ -109,11 +114,15 @@ def current_stories(output: Path) -> dict[str, str]:
 
 
 def ecbplus_scores(stories: dict[str, str], gold_story: dict[str, str],
-                   gold_topic: dict[str, str]) -> tuple[tuple[float, ...], tuple[float, ...], int]:
-    """B-cubed against stories and topics; a document without an article is a story alone."""
+                   gold_topic: dict[str, str]) -> tuple[tuple[float, ...], tuple[float, ...],
+                                                        float, int]:
+    """B-cubed against stories and topics, a document without an article (one line: a title
+    and no body) counted as a story alone; and the story F1 over the articles only."""
     predicted = {doc: stories.get(doc, f"missing {doc}") for doc in gold_story}
     missing = sum(doc not in stories for doc in gold_story)
-    return bcubed(predicted, gold_story), bcubed(predicted, gold_topic), missing
+    written = {doc: gold_story[doc] for doc in gold_story if doc in stories}
+    return (bcubed(predicted, gold_story), bcubed(predicted, gold_topic),
+            bcubed(predicted, written)[2], missing)
 
 
 def with_threshold(folder: Path, threshold: float) -> Path:
@@ -122,26 +131,25 @@ def with_threshold(folder: Path, threshold: float) -> Path:
     return path
 
 
-def near_copy_pairs(output: Path) -> set[tuple[str, str]]:
-    """Pairs of BBC texts linked through duplicate_of (each to its first copy, so a group of
-    copies links every pair in it)."""
+def near_copy_pairs(output: Path, documents: dict[str, str]) -> set[tuple[str, str]]:
+    """Pairs of BBC texts that are one article (the same article_id: an exact copy is
+    dropped as the same article) or linked through duplicate_of (each copy names its first
+    copy, so a group of copies links every pair in it)."""
     articles = ds.dataset(output / "articles", partitioning="hive").to_table(
-        columns=["article_id", "source", "duplicate_of"]).to_pylist()
-    name = {row["article_id"]: Path(row["source"]).stem for row in articles}
+        columns=["article_id", "duplicate_of"]).to_pylist()
+    group_of = {row["article_id"]: row["duplicate_of"] or row["article_id"] for row in articles}
     groups = defaultdict(set)
-    for row in articles:
-        if row["duplicate_of"]:
-            groups[row["duplicate_of"]] |= {name[row["article_id"]], name[row["duplicate_of"]]}
-    return {pair for names in groups.values() for pair in combinations(sorted(names), 2)
-            if pair[0].startswith("bbc_")}
+    for name, text in documents.items():
+        article_id = article_id_for(RawDocument(name, "text", text), None)
+        groups[group_of.get(article_id, article_id)].add(name)
+    return {pair for names in groups.values() for pair in combinations(sorted(names), 2)}
 
 
 def listed_pairs() -> set[tuple[str, str]]:
     groups = defaultdict(set)
     with (BENCHMARKS / "bbc" / "bbc_duplicate_groups.tsv").open() as listed:
         for row in csv.DictReader(listed, delimiter="\t"):
-            groups[row["group_id"]].add(row["path_in_tarball"].replace("/", "_")
-                                        .removesuffix(".txt"))
+            groups[row["group_id"]].add(bbc_name(row["path_in_tarball"]))
     return {pair for names in groups.values() for pair in combinations(sorted(names), 2)}
 
 
@@ -154,8 +162,8 @@ def main() -> int:
     print(f"Stories, {date.today()}: ECB+ {len(ecb)} documents in {args.runs} runs "
           f"(shuffled, seed 0), default threshold {threshold}")
     print("| threshold | story P | story R | story F1 | topic P | topic R | topic F1 | "
-          "stories | no article |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "stories | no article | story F1, articles only |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         ecb_runs = write_runs(folder / "ecb", ecb, args.runs)
@@ -164,14 +172,13 @@ def main() -> int:
             config = with_threshold(folder, threshold + shift) if shift else None
             run_all(ecb_runs, output, config)
             stories = current_stories(output)
-            story, topic, missing = ecbplus_scores(stories, gold_story, gold_topic)
+            story, topic, written, missing = ecbplus_scores(stories, gold_story, gold_topic)
             found = len({stories[d] for d in gold_story if d in stories})
             mark = " (default)" if not shift else ""
             print(f"| {threshold + shift:.2f}{mark} | {story[0]:.3f} | {story[1]:.3f} | "
                   f"{story[2]:.3f} | {topic[0]:.3f} | {topic[1]:.3f} | {topic[2]:.3f} | "
-                  f"{found} | {missing} |")
-        bbc = {f"bbc_{name.replace('/', '_').removesuffix('.txt')}": text
-               for name, text in bbc_documents().items()}
+                  f"{found} | {missing} | {written:.3f} |")
+        bbc = {bbc_name(name): text for name, text in bbc_documents().items()}
         mixed = {**{f"ecb_{doc}": text for doc, text in ecb.items()}, **bbc}
         output = folder / "mixed"
         run_all(write_runs(folder / "mixed", mixed, args.runs), output, None)
@@ -183,14 +190,14 @@ def main() -> int:
             sizes[story] += 1
         bbc_names = [d for d in stories if d.startswith("bbc_")]
         multi = sum(sizes[stories[d]] > 1 for d in bbc_names)
-        story, topic, _ = ecbplus_scores({d.removeprefix("ecb_"): s for d, s in stories.items()
+        story, topic, _, _ = ecbplus_scores({d.removeprefix("ecb_"): s for d, s in stories.items()
                                           if d.startswith("ecb_")}, gold_story, gold_topic)
         print(f"\nECB+ and BBC run together ({len(mixed)} texts, {args.runs} runs): "
               f"BBC articles sharing a story with an ECB+ one: {shared}; ECB+ story F1 "
               f"{story[2]:.3f}, topic P {topic[0]:.3f}")
         print(f"BBC articles in multi-article stories: {multi}/{len(bbc_names)} = "
               f"{multi / len(bbc_names):.3f}")
-        linked, listed = near_copy_pairs(output), listed_pairs()
+        linked, listed = near_copy_pairs(output, bbc), listed_pairs()
         found = len(linked & listed)
         print(f"BBC near copies (duplicate_of): linked pairs {len(linked)}, listed "
               f"{len(listed)}, both {found}; precision against the list "

@@ -78,9 +78,14 @@ def test_profiles_tell_one_event_from_a_lookalike() -> None:
     assert "the" not in profile.terms and "said" not in profile.terms
 
 
-def test_a_language_without_word_frequencies_gets_no_terms() -> None:
+def test_a_language_without_word_frequencies_or_spaces_gets_no_terms() -> None:
     unknown = Article("x", "test", "text", "Lorem ipsum dolor sit amet.", language="xx")
     assert profile_of(unknown, SETTINGS, NOW).terms == ()
+    japanese = Article("j", "test", "text", "東京で地震が発生しました。", language="ja")
+    assert profile_of(japanese, SETTINGS, NOW).terms == ()
+    french = Article("f", "test", "text", "Le président Macron a reçu le chancelier à Paris.",
+                     language="fr")
+    assert "macron" in profile_of(french, SETTINGS, NOW).terms
 
 
 def test_links_unite_into_components_however_they_are_split() -> None:

@@ -78,10 +78,15 @@ class StorySettings:
         return timedelta(days=self.window_days)
 
 
+# wordfreq needs extra word segmenters (MeCab, jieba) for these; their text has no spaces to
+# split words at either, so their articles are stories of their own.
+_UNSEGMENTED = frozenset({"ja", "ko", "zh"})
+
+
 @lru_cache(maxsize=1)
 def _frequency_languages() -> frozenset[str]:
     import wordfreq  # heavy data: loaded where used, once per worker
-    return frozenset(wordfreq.available_languages())
+    return frozenset(wordfreq.available_languages()) - _UNSEGMENTED
 
 
 @lru_cache(maxsize=500_000)
