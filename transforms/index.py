@@ -1,6 +1,7 @@
 """Indexes of what earlier runs wrote, so that a run reads only what its own records can match.
 
-Each index lives under OUTPUT/_index/<name>/bucket=<xx>/ (256 buckets by key hash). Every file
+Each index lives under OUTPUT/_index/<name>/bucket=<xx>/ (256 buckets by key hash; 16 for
+the story indexes). Every file
 is sorted by key in small row groups, so a lookup opens only its keys' buckets and, in each
 file, reads only the row groups whose key range holds one of its keys. Each run adds one file
 per bucket it touches; a bucket holding more than MAX_FILES_PER_BUCKET files is merged into
@@ -76,11 +77,15 @@ class IndexKind:
     hashed_keys: bool  # keys are hex digests already: their first characters are the bucket
     dataset: str
     columns: dict[str, str]
+    # hex digits of the key hash naming its bucket: 2 (256 buckets), or 1 (16) for indexes
+    # whose runs touch many keys of few rows each, so a run writes 16 files, not 256
+    bucket_digits: int = 2
 
     def bucket_of(self, key: str) -> str:
         if self.hashed_keys:
-            return key[:2]
-        return hashlib.blake2b(key.encode("utf-8"), digest_size=1).hexdigest()
+            return key[:self.bucket_digits]
+        return hashlib.blake2b(key.encode("utf-8"), digest_size=1).hexdigest()[
+            :self.bucket_digits]
 
     def index_row(self, row: dict[str, Any]) -> dict[str, Any]:
         """A row of the dataset as a row of this index."""
@@ -130,22 +135,22 @@ SIGNATURES = IndexKind("signatures", pa.schema([
 STORY_TERMS = IndexKind("story_terms", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # hash of term and period
     pa.field("article_id", pa.string(), nullable=False),
-]), _distinct_rows, True, "", {})
+]), _distinct_rows, True, "", {}, bucket_digits=1)
 STORY_PROFILES = IndexKind("story_profiles", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # article_id
     pa.field("time", UTC_TIMESTAMP, nullable=False),
     pa.field("terms", pa.list_(pa.string()), nullable=False),
     pa.field("weights", pa.list_(pa.float64()), nullable=False),
-]), _first_per_key, True, "", {})
+]), _first_per_key, True, "", {}, bucket_digits=1)
 ARTICLE_STORIES = IndexKind("article_stories", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # article_id
     pa.field("story_id", pa.string(), nullable=False),
     pa.field("assigned_at", UTC_TIMESTAMP, nullable=False),
-]), partial(_latest_per_key, column="assigned_at"), True, "", {})
+]), partial(_latest_per_key, column="assigned_at"), True, "", {}, bucket_digits=1)
 STORY_ARTICLES = IndexKind("story_articles", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # story_id
     pa.field("article_id", pa.string(), nullable=False),
-]), _distinct_rows, True, "", {})
+]), _distinct_rows, True, "", {}, bucket_digits=1)
 _TALLY = pa.struct([pa.field("name", pa.string()), pa.field("count", pa.int64())])
 STORY_STATE = IndexKind("story_state", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # story_id
@@ -162,7 +167,7 @@ STORY_STATE = IndexKind("story_state", pa.schema([
         pa.field("topic_id", pa.string()), pa.field("topic", pa.string()),
         pa.field("score", pa.float64())])), nullable=False),
     pa.field("updated_at", UTC_TIMESTAMP, nullable=False),
-]), partial(_latest_per_key, column="updated_at"), True, "", {})
+]), partial(_latest_per_key, column="updated_at"), True, "", {}, bucket_digits=1)
 KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES,
                                       NEAR_BANDS, SIGNATURES, STORY_TERMS, STORY_PROFILES,
                                       ARTICLE_STORIES, STORY_ARTICLES, STORY_STATE)}
@@ -360,7 +365,7 @@ def _read_dataset_columns(files: list[str], kind: IndexKind) -> pa.Table:
 def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa.Table]]:
     keys = table.column("key")
     if kind.hashed_keys:
-        buckets = pc.utf8_slice_codeunits(keys, 0, 2)
+        buckets = pc.utf8_slice_codeunits(keys, 0, kind.bucket_digits)
     else:
         buckets = pa.array([kind.bucket_of(key) for key in keys.to_pylist()])
     table = table.append_column("bucket", buckets).sort_by("bucket")

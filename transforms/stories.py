@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,10 +42,9 @@ from transforms.language import primary_language
 from transforms.layout import OutputLayout
 from transforms.records import Article
 from transforms.settings import check_at_least, check_between
-from transforms.text import TOKEN
+from transforms.text import TOKEN, WORD
 
 _YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
-_DIGITS = re.compile(r"^\d+$")
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,10 @@ class StorySettings:
 
 # wordfreq needs extra word segmenters (MeCab, jieba) for these; their text has no spaces to
 # split words at either, so their articles are stories of their own.
+# Words rarer than this Zipf frequency (3 in a billion words) count as never seen: the word
+# lists are kept small enough (about 50,000 words a language, not 300,000) for a worker to
+# hold every language it meets.
+MIN_ZIPF = 2.5
 _UNSEGMENTED = frozenset({"ja", "ko", "zh"})
 
 
@@ -89,12 +91,22 @@ def _frequency_languages() -> frozenset[str]:
     return frozenset(wordfreq.available_languages()) - _UNSEGMENTED
 
 
-@lru_cache(maxsize=500_000)
-def rarity(word: str, language: str) -> float:
-    """How rare a word is in general language: 9 minus its Zipf frequency (0 for the
-    commonest words, 9 for words never seen)."""
+@cache
+def _rarities(language: str) -> dict[str, float]:
+    """{word: rarity} of the words of a language's wordfreq list at least MIN_ZIPF frequent,
+    read once per worker from the list's file (its n-th group of words is n centibels below
+    a frequency of 1, so a word's rarity is n / 100)."""
     import wordfreq
-    return max(0.0, 9.0 - wordfreq.zipf_frequency(word, language))
+    groups = wordfreq.read_cBpack(wordfreq.available_languages("best")[language])
+    most = round((9 - MIN_ZIPF) * 100)
+    return {word: index / 100 for index, words in enumerate(groups[:most + 1]) for word in words}
+
+
+def rarity(word: str, language: str) -> float:
+    """How rare a (case-folded) word is in general language: 9 minus its Zipf frequency
+    (log10 of its count per billion words): 0 for the commonest words, 9 for words never
+    seen."""
+    return _rarities(language).get(word, 9.0)
 
 
 @dataclass(frozen=True)
@@ -151,8 +163,9 @@ def profile_of(article: Article, settings: StorySettings, ingested_at: datetime)
     capitalised = Counter(f for word, f in zip(words[1:], folded[1:], strict=True)
                           if word[:1].isupper())
 
-    def word_rarity(word: str) -> float:
-        return settings.number_rarity if _DIGITS.match(word) else rarity(word, language)
+    def word_rarity(word: str) -> float:  # a word with an apostrophe or a hyphen: its rarest part
+        return max(settings.number_rarity if part.isdigit() else rarity(part, language)
+                   for part in WORD.findall(word))
 
     counts = Counter(folded)
     weights: dict[str, float] = {}
@@ -377,9 +390,27 @@ def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Ass
                                          for m in members)), tuple(merged))
 
 
-def add_mentions(assignment: Assignment, entities: Iterable[str],
+class CountNames(beam.CombineFn):
+    """Names -> Counter (partial counts merge before the shuffle: one element an article)."""
+
+    def create_accumulator(self) -> Counter[str]:
+        return Counter()
+
+    def add_input(self, counts: Counter[str], name: str) -> Counter[str]:
+        counts[name] += 1
+        return counts
+
+    def merge_accumulators(self, accumulators: Iterable[Counter[str]]) -> Counter[str]:
+        return sum(accumulators, Counter())
+
+    def extract_output(self, counts: Counter[str]) -> Counter[str]:
+        return counts
+
+
+def add_mentions(assignment: Assignment, entities: Counter[str],
                  topics: Iterable[tuple[str, str, float]]) -> Assignment:
-    """The new members' entity names and topic scores added to their story's tallies."""
+    """The new members' entity name counts and topic scores added to their story's
+    tallies."""
     state = assignment.state
     counted = Counter(state.entities)
     counted.update(entities)
@@ -522,22 +553,23 @@ def _outputs(assignments: beam.PCollection, inputs: dict[str, beam.PCollection],
     run_time = layout.run_time
     story_of = assignments | "StoryOfArticle" >> beam.FlatMap(
         lambda a: [(article_id, a.state.story_id) for article_id, _ in a.members])
-    entity_names = inputs["entities"] | "EntityNames" >> beam.Map(  # entities rows
-        lambda row: (row["article_id"], row["name"]))
+    entity_names = (inputs["entities"]  # entities rows, counted per article before the join
+                    | "EntityNames" >> beam.Map(lambda row: (row["article_id"], row["name"]))
+                    | "NamesPerArticle" >> beam.CombinePerKey(CountNames()))
     topic_scores = inputs["topics"] | "TopLevelTopics" >> beam.FlatMap(
         lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
         else [])
     tallies = ({"story": story_of, "entities": entity_names, "topics": topic_scores}
                | "GroupMentions" >> beam.CoGroupByKey()
                | "MentionsByStory" >> beam.FlatMap(lambda group: [
-                   (story, (list(group[1]["entities"]), list(group[1]["topics"])))
+                   (story, (sum(group[1]["entities"], Counter()), list(group[1]["topics"])))
                    for story in group[1]["story"]]))
     stories = ({"assignment": assignments | "AssignmentById" >> beam.Map(
                     lambda a: (a.state.story_id, a)), "tallies": tallies}
                | "GroupTallies" >> beam.CoGroupByKey()
                | "AddTallies" >> beam.FlatMap(lambda group: [add_mentions(
                    assignment,
-                   [name for names, _ in group[1]["tallies"] for name in names],
+                   sum((names for names, _ in group[1]["tallies"]), Counter()),
                    [score for _, scores in group[1]["tallies"] for score in scores])
                    for assignment in group[1]["assignment"]]))
     merges = stories | "Merges" >> beam.FlatMap(
