@@ -54,8 +54,8 @@ def test_compaction_keeps_every_row_in_fewer_files(output: Path,
     assert cli.main(["compact", str(output)]) == 0
     assert capsys.readouterr().out.startswith(
         "newsbeam compact: articles 3 -> 1 files, entities 3 -> 1 files, entity_aliases 3 -> 1 "
-        "files, errors 3 -> 1 files, runs 3 -> 1 files, topics 3 -> 1 files; index buckets "
-        "merged ")
+        "files, errors 3 -> 1 files, runs 3 -> 1 files, stories 3 -> 1 files, story_members "
+        "3 -> 1 files, topics 3 -> 1 files; index buckets merged ")
     assert rows(output) == before
     assert all(len(data_files(output, name)) == 1 for name in DATASETS)
     assert len(bucket_files_under(f"{output}/_index/entity_forms")) < index_files

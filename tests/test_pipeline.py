@@ -55,7 +55,8 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     # one index file per bucket the run's article ids and entities fall in
     committed = [path.removeprefix(f"{output}/") for path in commit_run(layout)]
     datasets = sorted(path.split("/")[0] for path in committed if not path.startswith("_"))
-    assert datasets == ["articles", "entities", "entity_aliases", "errors", "topics"]
+    assert datasets == ["articles", "entities", "entity_aliases", "errors", "stories",
+                        "story_members", "topics"]
     ids_index = [path for path in committed if path.startswith("_index/article_ids/bucket=")]
     assert len(ids_index) == len({a["article_id"][:2] for a in read_dataset(output, "articles")})
     assert all("_scratch" not in path for path in committed)
