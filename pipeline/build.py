@@ -17,7 +17,7 @@ from pipeline.config import RunSettings
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
-from transforms.index import KINDS, WriteIndex
+from transforms.index import WriteIndexes
 from transforms.keyphrases import KeyPhrases
 from transforms.layout import OutputLayout
 from transforms.nearcopies import NearCopies
@@ -50,9 +50,8 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
         settings.topics)
     stories = {"articles": unique_articles, "entities": entity_mentions,
                "topics": topic_scores} | "BuildStories" >> BuildStories(settings.stories, layout)
-    index_files = [rows | f"Index{name.title().replace('_', '')}" >> WriteIndex(layout,
-                                                                                 KINDS[name])
-                   for name, rows in {**near["index_rows"], **stories["index_rows"]}.items()]
+    index_files = ({**resolved["index_rows"], **near["index_rows"], **stories["index_rows"]}
+                   | "WriteIndexes" >> WriteIndexes(layout))
     errors = (
         (sources["errors"], parse_errors, clean_errors, dedupe_errors, keyphrase_errors,
          entity_errors, topic_errors)
@@ -61,8 +60,7 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
                 "entity_aliases": resolved["aliases"], "errors": errors,
                 "story_members": stories["story_members"], "stories": stories["stories"],
-                "index_files": (resolved["index_files"], *index_files)
-                | "AllIndexFiles" >> beam.Flatten(),
+                "index_files": index_files,
                 "duplicate_of": near["duplicate_of"]}
     if sources["feed_state"] is not None:
         datasets["feed_state"] = sources["feed_state"]

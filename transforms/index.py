@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
@@ -390,24 +389,44 @@ class ReadBucket(beam.DoFn):
 
 
 
-class WriteBucket(beam.DoFn):
-    """(bucket, rows) -> the path of the one file these rows make in the run's staging
-    folder (covering this run only)."""
+class WriteBuckets(beam.DoFn):
+    """((index name, bucket), rows) -> the path of the one file these rows make in the run's
+    staging folder (covering this run only)."""
 
-    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+    def __init__(self, layout: OutputLayout) -> None:
         self.layout = layout
-        self.kind = kind
 
-    def process(self, grouped: tuple[str, Iterable[dict[str, Any]]]) -> Iterator[str]:
-        bucket, rows = grouped
-        table = self.kind.combine(pa.Table.from_pylist(list(rows), schema=self.kind.schema))
-        folder = self.layout.staged(self.layout.index_relative(self.kind.name, bucket))
-        yield write_index_file(folder, self.kind, table, self.layout.stamp, self.layout.stamp)
+    def process(self, grouped: tuple[tuple[str, str], Iterable[dict[str, Any]]]
+                ) -> Iterator[str]:
+        (name, bucket), rows = grouped
+        kind = KINDS[name]
+        table = kind.combine(pa.Table.from_pylist(list(rows), schema=kind.schema))
+        folder = self.layout.staged(self.layout.index_relative(name, bucket))
+        yield write_index_file(folder, kind, table, self.layout.stamp, self.layout.stamp)
+
+
+class WriteIndexes(beam.PTransform):
+    """{index name: index rows (dicts with its kind's columns)} -> paths of the staged index
+    files: one file per (index, bucket) the run touches, all indexes through one shuffle."""
+
+    def __init__(self, layout: OutputLayout) -> None:
+        super().__init__()
+        self.layout = layout
+
+    def expand(self, rows_by_index: dict[str, beam.PCollection]) -> beam.PCollection:
+        tagged = [rows | f"Tag[{name}]" >> beam.Map(
+                      lambda row, kind: ((kind.name, kind.bucket_of(row["key"])), row),
+                      KINDS[name])
+                  for name, rows in rows_by_index.items()]
+        return (tagged
+                | "AllIndexRows" >> beam.Flatten()
+                | "GroupByBucket" >> beam.GroupByKey()
+                | "EachBucket" >> beam.ParDo(WriteBuckets(self.layout)))
 
 
 class PerBucket(beam.PTransform):
     """Elements grouped by the bucket of their key, each bucket's group handed to `handler`
-    (a DoFn taking (bucket, elements)): a bucket is opened or written once per run."""
+    (a DoFn taking (bucket, elements)): a bucket is opened once per run."""
 
     def __init__(self, kind: IndexKind, key_of: Callable[[Any], str],
                  handler: beam.DoFn) -> None:
@@ -428,7 +447,3 @@ def LookupIndex(layout: OutputLayout, kind: IndexKind) -> PerBucket:  # noqa: N8
     """Keys -> the rows an index holds for them (none for a key never written)."""
     return PerBucket(kind, str, ReadBucket(layout, kind))
 
-
-def WriteIndex(layout: OutputLayout, kind: IndexKind) -> PerBucket:  # noqa: N802 - a transform
-    """Index rows (dicts with the kind's columns) -> paths of the staged index files."""
-    return PerBucket(kind, itemgetter("key"), WriteBucket(layout, kind))

@@ -15,7 +15,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from transforms.index import ENTITY_FORMS, SURNAMES, LookupIndex, WriteIndex
+from transforms.index import ENTITY_FORMS, SURNAMES, LookupIndex
 from transforms.layout import OutputLayout
 from transforms.names import PERSON, NameNormalizer, entity_id_for
 from transforms.parquet_io import read_parquet_rows, schema_row, write_parquet
@@ -96,7 +96,7 @@ def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
 
 class ResolveEntities(beam.PTransform):
     """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
-    'aliases': alias rows, 'index_files': the staged surnames index files}. Earlier runs'
+    'aliases': alias rows, 'index_rows': {'surnames': rows for its index}}. Earlier runs'
     counts and full names come from the output's indexes, for this run's entities and
     surnames only.
 
@@ -128,11 +128,9 @@ class ResolveEntities(beam.PTransform):
             | "AllClaims" >> beam.Flatten()
             | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
             | "LinkBySurname" >> beam.FlatMap(link_by_surname))
-        surname_files = (claims
-                         | "FullNameClaims" >> beam.FlatMap(
-                             lambda claim: [{"key": claim[0], "full": claim[1][1]}]
-                             if claim[1][0] == "full" else [])
-                         | "IndexSurnames" >> WriteIndex(self.layout, SURNAMES))
+        surname_rows = claims | "FullNameClaims" >> beam.FlatMap(
+            lambda claim: [{"key": claim[0], "full": claim[1][1]}] if claim[1][0] == "full"
+            else [])
         this_run = (mentions
                     | "FormOfMention" >> beam.Map(
                         lambda m: ((m.entity_id, m.label, m.name, m.full), 1))
@@ -155,7 +153,7 @@ class ResolveEntities(beam.PTransform):
                  | "NameMentions" >> beam.Map(named_row, links,
                                               beam.pvalue.AsDict(names_and_aliases.names)))
         return {"mentions": named, "aliases": names_and_aliases.aliases,
-                "index_files": surname_files}
+                "index_rows": {"surnames": surname_rows}}
 
     def _earlier_form(self, row: dict[str, Any]
                       ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:

@@ -12,7 +12,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
-from transforms.index import FROM_DATASETS, WriteIndex
+from transforms.index import FROM_DATASETS, WriteIndexes
 from transforms.language import primary_language
 from transforms.layout import COMMITTING, FAILED, OutputLayout
 from transforms.parquet_io import schema_row, write_dataset_file, write_parquet
@@ -182,12 +182,11 @@ class WriteDatasets(beam.PTransform):
                      prefixes[dataset], dataset)
                  for dataset, dataset_rows in rows.items()]
         files.append(index_files)
-        for kind in FROM_DATASETS:  # what the next runs look up, at the cost of their keys
-            if kind.dataset in rows:
-                label = "".join(part.capitalize() for part in kind.name.split("_"))
-                files.append(rows[kind.dataset]
-                             | f"IndexRows{label}" >> beam.Map(kind.index_row)
-                             | f"Index{label}" >> WriteIndex(self.layout, kind))
+        # what the next runs look up, at the cost of their keys
+        files.append({kind.name: rows[kind.dataset]
+                      | f"IndexRows[{kind.name}]" >> beam.Map(kind.index_row)
+                      for kind in FROM_DATASETS if kind.dataset in rows}
+                     | "IndexDatasets" >> WriteIndexes(self.layout))
         _ = (files
              | "AllFiles" >> beam.Flatten()
              | "ListFiles" >> beam.combiners.ToList()
