@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import heapq
 import importlib.util
 import math
 from collections import Counter
@@ -159,7 +160,7 @@ def cosine(one: dict[str, float], other: dict[str, float]) -> float:
 
 def unit_top(weights: dict[str, float], count: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The `count` most weighted terms, scaled to unit length (ties by term, so runs agree)."""
-    top = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:count]
+    top = heapq.nsmallest(count, weights.items(), key=lambda item: (-item[1], item[0]))
     norm = math.sqrt(sum(weight * weight for _, weight in top)) or 1.0
     return tuple(term for term, _ in top), tuple(weight / norm for _, weight in top)
 
