@@ -3,7 +3,7 @@ apart, a story grows across runs, and two stories found to be one keep the older
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,14 @@ from conftest import SEEDS, read_dataset, seeds_in_three_runs
 
 from pipeline import cli
 from transforms.records import Article
-from transforms.stories import StorySettings, UniteLinks, cosine, profile_of
+from transforms.stories import (
+    StorySettings,
+    UniteLinks,
+    block_links,
+    cosine,
+    period_of,
+    profile_of,
+)
 
 SETTINGS = StorySettings()
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -86,6 +93,19 @@ def test_a_language_without_word_frequencies_or_spaces_gets_no_terms() -> None:
     french = Article("f", "test", "text", "Le président Macron a reçu le chancelier à Paris.",
                      language="fr")
     assert "macron" in profile_of(french, SETTINGS, NOW).terms
+
+
+def test_only_articles_within_the_window_are_compared() -> None:
+    nepal = profile_of(article(QUAKE_NEPAL, "n1"), SETTINGS, NOW)
+    again = profile_of(article(QUAKE_NEPAL_AGAIN, "n2"), SETTINGS, NOW + timedelta(days=2))
+    later = profile_of(article(QUAKE_NEPAL_AGAIN, "n3"), SETTINGS, NOW + timedelta(days=4))
+    [term] = sorted(set(nepal.keys(SETTINGS.key_terms)) & set(again.keys(SETTINGS.key_terms)))[:1]
+    links = list(block_links(term, [nepal, again, later], SETTINGS))
+    pairs = {(link.article_id, link.other_id) for link in links}
+    assert ("n2", "n1") in pairs and ("n1", "n2") in pairs  # two days apart: compared
+    assert not {("n3", "n1"), ("n1", "n3")} & pairs  # four days apart: never compared
+    # a period is as long as the window; an article looks up its own and both neighbours
+    assert period_of(NOW + timedelta(days=3), SETTINGS) == period_of(NOW, SETTINGS) + 1
 
 
 def test_links_unite_into_components_however_they_are_split() -> None:
