@@ -133,6 +133,7 @@ SIGNATURES = IndexKind("signatures", pa.schema([
 # Like the near-copy indexes, their rows come from the run, not from a dataset's columns.
 STORY_TERMS = IndexKind("story_terms", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # hash of term and period
+    pa.field("term", pa.string(), nullable=False),
     pa.field("article_id", pa.string(), nullable=False),
 ]), _distinct_rows, True, "", {}, bucket_digits=1)
 STORY_PROFILES = IndexKind("story_profiles", pa.schema([

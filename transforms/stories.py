@@ -391,14 +391,25 @@ class Assignment:
     merged: tuple[StoryState, ...] = ()  # as they were before the merge
 
 
+@dataclass(frozen=True)
+class Member:
+    """A new article on its way to its story: its profile, its best link's similarity (None:
+    no link), and its entity names and top-level topic scores for the story's tallies."""
+
+    profile: Profile
+    similarity: float | None
+    entities: Counter[str]
+    topics: tuple[tuple[str, str, float], ...]
+
+
 def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Assignment]:
-    """One component: new articles (with their best link's similarity) and the earlier
-    stories they link to -> the story they form."""
-    members: list[Profile] = group["profiles"]
-    best: dict[str, float | None] = dict(group["similarity"])
+    """One component: new articles and the earlier stories they link to -> the story they
+    form."""
+    members: list[Member] = group["members"]
     earlier = sorted((StoryState.from_row(row) for row in group["states"]), key=_age)
     if not members:
         return
+    profiles = [member.profile for member in members]
     if earlier:
         survivor, *merged = earlier
         for other in merged:
@@ -406,44 +417,26 @@ def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Ass
         story_id = survivor.story_id
     else:
         survivor, merged = None, []
-        founder = min(members, key=lambda m: (m.time, m.article_id))
+        founder = min(profiles, key=lambda p: (p.time, p.article_id))
         story_id = story_id_for(founder.article_id)
-    state = _grow(survivor, story_id, members, settings.profile_terms)
-    yield Assignment(state, tuple(sorted((m.article_id, best.get(m.article_id))
+    state = add_mentions(_grow(survivor, story_id, profiles, settings.profile_terms),
+                         sum((m.entities for m in members), Counter()),
+                         [score for m in members for score in m.topics])
+    yield Assignment(state, tuple(sorted((m.profile.article_id, m.similarity)
                                          for m in members)), tuple(merged))
 
 
-class CountNames(beam.CombineFn):
-    """Names -> Counter (partial counts merge before the shuffle: one element an article)."""
-
-    def create_accumulator(self) -> Counter[str]:
-        return Counter()
-
-    def add_input(self, counts: Counter[str], name: str) -> Counter[str]:
-        counts[name] += 1
-        return counts
-
-    def merge_accumulators(self, accumulators: Iterable[Counter[str]]) -> Counter[str]:
-        return sum(accumulators, Counter())
-
-    def extract_output(self, counts: Counter[str]) -> Counter[str]:
-        return counts
-
-
-def add_mentions(assignment: Assignment, entities: Counter[str],
-                 topics: Iterable[tuple[str, str, float]]) -> Assignment:
-    """The new members' entity name counts and topic scores added to their story's
-    tallies."""
-    state = assignment.state
+def add_mentions(state: StoryState, entities: Counter[str],
+                 topics: Iterable[tuple[str, str, float]]) -> StoryState:
+    """New members' entity name counts and topic scores added to a story's tallies."""
     counted = Counter(state.entities)
     counted.update(entities)
     scored = Counter(state.topics)
     for topic_id, topic, score in topics:
         scored[(topic_id, topic)] += score
-    grown = StoryState(state.story_id, state.first_seen, state.last_seen, state.articles,
-                       state.outlets, state.headline, state.centrality, state.centroid,
-                       dict(counted.most_common(50)), dict(scored.most_common(20)))
-    return Assignment(grown, assignment.members, assignment.merged)
+    return StoryState(state.story_id, state.first_seen, state.last_seen, state.articles,
+                      state.outlets, state.headline, state.centrality, state.centroid,
+                      dict(counted.most_common(50)), dict(scored.most_common(20)))
 
 
 def story_row(state: StoryState, settings: StorySettings, run_time: datetime,
@@ -476,16 +469,11 @@ class BuildStories(beam.PTransform):
         profiles = every_profile | "WithTerms" >> beam.Filter(lambda p: p.terms)
         # earlier articles under this run's keys (their own period and the two next to it)
         lookups = profiles | "LookupKeys" >> beam.FlatMap(lambda p: [
-            (term_key(term, period_of(p.time, settings) + shift), term)
+            term_key(term, period_of(p.time, settings) + shift)
             for term in p.keys(settings.key_terms) for shift in (-1, 0, 1)])
-        found = ({"terms": lookups, "rows": lookups
-                  | "HashedKeys" >> beam.Keys()
-                  | "LookUpTerms" >> LookupIndex(layout, STORY_TERMS)
-                  | "RowsByKey" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
-                 | "GroupByHashedKey" >> beam.CoGroupByKey()
-                 | "EarlierByTerm" >> beam.FlatMap(lambda group: [
-                     (earlier, term) for term in set(group[1]["terms"])
-                     for earlier in set(group[1]["rows"])]))
+        found = (lookups
+                 | "LookUpTerms" >> LookupIndex(layout, STORY_TERMS)
+                 | "EarlierByTerm" >> beam.Map(lambda row: (row["article_id"], row["term"])))
         earlier_profiles = (found
                             | "EarlierIds" >> beam.Keys()
                             | "LookUpProfiles" >> LookupIndex(layout, STORY_PROFILES)
@@ -533,10 +521,16 @@ class BuildStories(beam.PTransform):
         best_similarity = links | "LinkSimilarity" >> beam.Map(
             lambda link: (link.article_id, link.similarity))
         all_profiles = every_profile | "ProfileById" >> beam.Map(lambda p: (p.article_id, p))
-        by_component = ({"profile": all_profiles, "component": component_of,
-                         "similarity": best_similarity}
-                        | "GroupById" >> beam.CoGroupByKey()
-                        | "ToComponent" >> beam.FlatMap(_to_component))
+        entity_names = inputs["entities"] | "EntityNames" >> beam.Map(  # entities rows
+            lambda row: (row["article_id"], row["name"]))
+        topic_scores = inputs["topics"] | "TopLevelTopics" >> beam.FlatMap(
+            lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
+            else [])
+        members = ({"profile": all_profiles, "component": component_of,
+                    "similarity": best_similarity, "entities": entity_names,
+                    "topics": topic_scores}
+                   | "GroupById" >> beam.CoGroupByKey()
+                   | "ToComponent" >> beam.FlatMap(_to_component))
         story_nodes = components | "StoryNodes" >> beam.FlatMap(
             lambda pair: [(pair[0].removeprefix(_STORY), pair[1])]
             if pair[0].startswith(_STORY) else [])
@@ -549,52 +543,27 @@ class BuildStories(beam.PTransform):
                             | "StateToComponent" >> beam.FlatMap(lambda group: [
                                 (component, state) for component in group[1]["component"]
                                 for state in group[1]["state"]]))
-        assignments = ({"profiles": by_component | "ProfilesOnly" >> beam.Map(
-                            lambda pair: (pair[0], pair[1][0])),
-                        "similarity": by_component | "SimilarityOnly" >> beam.FlatMap(
-                            lambda pair: [(pair[0], (pair[1][0].article_id, pair[1][1]))]),
-                        "states": component_states}
+        assignments = ({"members": members, "states": component_states}
                        | "GroupComponent" >> beam.CoGroupByKey()
                        | "Assign" >> beam.FlatMap(
                            lambda group: assign(group[1], settings)))
-        return _outputs(assignments, inputs, profiles, settings, layout)
+        return _outputs(assignments, profiles, settings, layout)
 
 
-def _to_component(group: tuple[str, dict[str, list[Any]]]
-                  ) -> Iterator[tuple[str, tuple[Profile, float]]]:
-    """An article's profile under its component's key (an unlinked article is its own)."""
+def _to_component(group: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, Member]]:
+    """An article, with its best link and its entities and topics, under its component's key
+    (an unlinked article is its own)."""
     article_id, found = group
     for profile in found["profile"]:
         component = found["component"][0] if found["component"] else _ARTICLE + article_id
-        yield component, (profile, max(found["similarity"], default=None))
+        yield component, Member(profile, max(found["similarity"], default=None),
+                                Counter(found["entities"]), tuple(found["topics"]))
 
 
-def _outputs(assignments: beam.PCollection, inputs: dict[str, beam.PCollection],
-             profiles: beam.PCollection, settings: StorySettings,
+def _outputs(stories: beam.PCollection, profiles: beam.PCollection, settings: StorySettings,
              layout: OutputLayout) -> dict[str, Any]:
     """The datasets' and indexes' rows of a run's story assignments."""
     run_time = layout.run_time
-    story_of = assignments | "StoryOfArticle" >> beam.FlatMap(
-        lambda a: [(article_id, a.state.story_id) for article_id, _ in a.members])
-    entity_names = (inputs["entities"]  # entities rows, counted per article before the join
-                    | "EntityNames" >> beam.Map(lambda row: (row["article_id"], row["name"]))
-                    | "NamesPerArticle" >> beam.CombinePerKey(CountNames()))
-    topic_scores = inputs["topics"] | "TopLevelTopics" >> beam.FlatMap(
-        lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
-        else [])
-    tallies = ({"story": story_of, "entities": entity_names, "topics": topic_scores}
-               | "GroupMentions" >> beam.CoGroupByKey()
-               | "MentionsByStory" >> beam.FlatMap(lambda group: [
-                   (story, (sum(group[1]["entities"], Counter()), list(group[1]["topics"])))
-                   for story in group[1]["story"]]))
-    stories = ({"assignment": assignments | "AssignmentById" >> beam.Map(
-                    lambda a: (a.state.story_id, a)), "tallies": tallies}
-               | "GroupTallies" >> beam.CoGroupByKey()
-               | "AddTallies" >> beam.FlatMap(lambda group: [add_mentions(
-                   assignment,
-                   sum((names for names, _ in group[1]["tallies"]), Counter()),
-                   [score for _, scores in group[1]["tallies"] for score in scores])
-                   for assignment in group[1]["assignment"]]))
     merges = stories | "Merges" >> beam.FlatMap(
         lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
     moved = ({"into": merges, "rows": merges
@@ -616,7 +585,8 @@ def _outputs(assignments: beam.PCollection, inputs: dict[str, beam.PCollection],
         *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
     index_rows = {
         "story_terms": profiles | "TermRows" >> beam.FlatMap(lambda p: [
-            {"key": term_key(term, period_of(p.time, settings)), "article_id": p.article_id}
+            {"key": term_key(term, period_of(p.time, settings)), "term": term,
+             "article_id": p.article_id}
             for term in p.keys(settings.key_terms)]),
         "story_profiles": profiles | "ProfileRows" >> beam.Map(lambda p: {
             "key": p.article_id, "time": p.time, "terms": list(p.terms),
