@@ -178,6 +178,14 @@ def main() -> int:
             print(f"| {threshold + shift:.2f}{mark} | {story[0]:.3f} | {story[1]:.3f} | "
                   f"{story[2]:.3f} | {topic[0]:.3f} | {topic[1]:.3f} | {topic[2]:.3f} | "
                   f"{found} | {missing} | {written:.3f} |")
+        # the same documents in one run: what reading them over several runs costs
+        output = folder / "one-run"
+        run_all(write_runs(folder / "ecb-one-run", ecb, 1), output, None)
+        story, topic, written, missing = ecbplus_scores(current_stories(output), gold_story,
+                                                        gold_topic)
+        print(f"| {threshold:.2f}, all in one run | {story[0]:.3f} | {story[1]:.3f} | "
+              f"{story[2]:.3f} | {topic[0]:.3f} | {topic[1]:.3f} | {topic[2]:.3f} | - | "
+              f"{missing} | {written:.3f} |")
         bbc = {bbc_name(name): text for name, text in bbc_documents().items()}
         mixed = {**{f"ecb_{doc}": text for doc, text in ecb.items()}, **bbc}
         output = folder / "mixed"
