@@ -45,7 +45,7 @@ from transforms.index import (
 from transforms.language import primary_language
 from transforms.layout import OutputLayout
 from transforms.records import Article
-from transforms.settings import check_at_least, check_between
+from transforms.settings import check_between, check_fields
 from transforms.text import TOKEN, WORD
 
 _YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
@@ -61,7 +61,7 @@ class StorySettings:
     profile_terms: int = 64  # terms kept in a profile (the most weighted)
     key_terms: int = 8  # blocking keys an article is found under: its most weighted terms
     max_block: int = 1000  # a key shared by more articles is too common to compare under
-    min_rarity: float = 2.5  # terms more frequent than this (9 - Zipf frequency) are left out
+    min_rarity: float = 2.5  # words less rare than this (9 - Zipf frequency) are left out
     name_weight: float = 2.0  # capitalised words (names) count this many times
     number_rarity: float = 6.0  # the rarity given to numbers (wordfreq has none for them)
     pair_weight: float = 1.0  # adjacent rare words also count as a two-word term
@@ -69,11 +69,10 @@ class StorySettings:
 
     def __post_init__(self) -> None:
         check_between("stories.threshold", self.threshold, 0.0, 1.0)
-        for name in ("links_per_article", "profile_terms", "key_terms", "max_block"):
-            check_at_least(f"stories.{name}", getattr(self, name), 1)
-        for name in ("window_days", "min_rarity", "name_weight", "number_rarity", "pair_weight",
-                     "top_entities"):
-            check_at_least(f"stories.{name}", getattr(self, name), 0)
+        check_fields(self, "stories", at_least={
+            "links_per_article": 1, "profile_terms": 1, "key_terms": 1, "max_block": 1,
+            "window_days": 0, "min_rarity": 0, "name_weight": 0, "number_rarity": 0,
+            "pair_weight": 0, "top_entities": 0})
 
     @property
     def window(self) -> timedelta:
@@ -237,8 +236,9 @@ class Link:
 
 
 def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> Iterator[Link]:
-    """The similar pairs of one block, each pair scored in one block only (the one of the
-    first key term both share)."""
+    """The similar pairs of one block, each pair scored in one block only: the one of the
+    key term both share that weighs most in the two (the rarest: the smallest block, so a
+    pair is not lost to a block too common to compare under)."""
     if len(profiles) > settings.max_block:
         return
     unique = sorted({p.article_id: p for p in profiles}.values(), key=lambda p: p.article_id)
@@ -250,9 +250,11 @@ def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> 
                 continue
             if abs(one.time - other.time) > settings.window:
                 continue
-            if min(keys[one.article_id] & keys[other.article_id]) != term:
+            first, second = vectors[one.article_id], vectors[other.article_id]
+            shared = keys[one.article_id] & keys[other.article_id]
+            if max(shared, key=lambda t: (first[t] + second[t], t)) != term:
                 continue
-            score = cosine(vectors[one.article_id], vectors[other.article_id])
+            score = cosine(first, second)
             if score < settings.threshold:
                 continue
             if one.fresh:
