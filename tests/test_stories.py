@@ -3,6 +3,7 @@ apart, a story grows across runs, and two stories found to be one keep the older
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from conftest import SEEDS, read_dataset, seeds_in_three_runs
 
 from pipeline import cli
+from transforms import metrics
 from transforms.records import Article
 from transforms.stories import (
+    ScoreBlocks,
     StorySettings,
     UniteLinks,
     block_links,
@@ -108,6 +111,17 @@ def test_only_articles_within_the_window_are_compared() -> None:
     assert not {("n3", "n1"), ("n1", "n3")} & set(pairs)  # four days apart: never compared
     # a period is as long as the window; an article looks up its own and both neighbours
     assert period_of(NOW + timedelta(days=3), SETTINGS) == period_of(NOW, SETTINGS) + 1
+
+
+def test_a_key_too_common_is_not_compared_under_and_is_counted() -> None:
+    profiles = [profile_of(article(QUAKE_NEPAL, f"n{i}"), SETTINGS, NOW) for i in range(3)]
+    keys = profiles[0].keys(SETTINGS.key_terms)
+    small = ScoreBlocks(replace(SETTINGS, max_block=3))
+    assert len([link for term in keys for link in small.process((term, profiles))]) == 6
+    tight = ScoreBlocks(replace(SETTINGS, max_block=2))
+    before = metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON]
+    assert [link for term in keys for link in tight.process((term, profiles))] == []
+    assert metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON] == before + len(keys)
 
 
 def test_links_unite_into_components_however_they_are_split() -> None:

@@ -17,6 +17,7 @@ FEEDS_UNCHANGED = "feeds_unchanged"  # feeds answering 304, or with the same bod
 SKIPPED_EXISTING = "skipped_existing"  # articles the output already holds
 DROPPED_TOO_SHORT = "dropped.too_short"  # articles with fewer than min_words left
 ARTICLES_WRITTEN = "articles_written"
+STORY_KEYS_TOO_COMMON = "stories.keys_too_common"  # keys shared by over stories.max_block
 _ERRORS = "errors."  # + stage: records a stage sent to errors/
 _SEEN = "seen."  # + stage: records a stage was given
 _UNEXPECTED = "unexpected."  # + stage.ExceptionType at file:line: bugs, not bad input

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
+from transforms import metrics
 from transforms.index import (
     ARTICLE_STORIES,
     STORY_ARTICLES,
@@ -239,8 +240,6 @@ def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> 
     """The similar pairs of one block, each pair scored in one block only: the one of the
     key term both share that weighs most in the two (the rarest: the smallest block, so a
     pair is not lost to a block too common to compare under)."""
-    if len(profiles) > settings.max_block:
-        return
     unique = sorted({p.article_id: p for p in profiles}.values(), key=lambda p: p.article_id)
     vectors = {p.article_id: p.vector() for p in unique}
     keys = {p.article_id: set(p.keys(settings.key_terms)) for p in unique}
@@ -261,6 +260,22 @@ def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> 
                 yield Link(one.article_id, other.article_id, score, other.fresh)
             if other.fresh:
                 yield Link(other.article_id, one.article_id, score, one.fresh)
+
+
+class ScoreBlocks(beam.DoFn):
+    """(key term, profiles) -> Links; a key shared by more than `max_block` articles is too
+    common to compare under (its pairs are scored under rarer keys they share), and counted."""
+
+    def __init__(self, settings: StorySettings) -> None:
+        self.settings = settings
+        self.too_common = metrics.counter(metrics.STORY_KEYS_TOO_COMMON)
+
+    def process(self, block: tuple[str, Iterable[Profile]]) -> Iterator[Link]:
+        term, profiles = block[0], list(block[1])
+        if len(profiles) > self.settings.max_block:
+            self.too_common.inc()
+            return
+        yield from block_links(term, profiles, self.settings)
 
 
 class UniteLinks(beam.CombineFn):
@@ -492,8 +507,7 @@ class BuildStories(beam.PTransform):
         links = ((fresh_blocks, earlier_blocks)
                  | "AllBlocks" >> beam.Flatten()
                  | "GroupByTerm" >> beam.GroupByKey()
-                 | "ScorePairs" >> beam.FlatMap(
-                     lambda group: block_links(group[0], list(group[1]), settings))
+                 | "ScorePairs" >> beam.ParDo(ScoreBlocks(settings))
                  | "ByArticle" >> beam.Map(lambda link: (link.article_id, link))
                  | "BestLinks" >> beam.combiners.Top.PerKey(
                      settings.links_per_article, key=lambda link: (link.similarity,
