@@ -187,22 +187,19 @@ def profile_of(article: Article, settings: StorySettings, ingested_at: datetime)
     capitalised = Counter(f for word, f in zip(words[1:], folded[1:], strict=True)
                           if word[:1].isupper())
 
-    def word_rarity(word: str) -> float:
-        return rarity(word, language, settings.number_rarity)
-
     counts = Counter(folded)
+    kept = {word: rare for word in counts
+            if (rare := rarity(word, language, settings.number_rarity)) >= settings.min_rarity}
     weights: dict[str, float] = {}
-    for word, count in counts.items():
-        rare = word_rarity(word)
-        if rare >= settings.min_rarity:
-            name = settings.name_weight if capitalised[word] * 2 >= count else 1.0
-            weights[word] = (1 + math.log(count)) * rare * rare * name
+    for word, rare in kept.items():
+        name = settings.name_weight if capitalised[word] * 2 >= counts[word] else 1.0
+        weights[word] = (1 + math.log(counts[word])) * rare * rare * name
     if settings.pair_weight:
         for first, second in zip(folded, folded[1:], strict=False):
-            if first in weights and second in weights:
+            if first in kept and second in kept:
                 pair = f"{first} {second}"
                 weights[pair] = weights.get(pair, 0.0) + (
-                    settings.pair_weight * word_rarity(first) * word_rarity(second))
+                    settings.pair_weight * kept[first] * kept[second])
     if not weights:
         return empty
     terms, unit = unit_top(weights, settings.profile_terms)
