@@ -14,6 +14,7 @@ from pipeline import cli
 from transforms import metrics
 from transforms.records import Article
 from transforms.stories import (
+    Link,
     ScoreBlocks,
     StorySettings,
     UniteLinks,
@@ -21,6 +22,7 @@ from transforms.stories import (
     cosine,
     period_of,
     profile_of,
+    strong_enough,
 )
 
 SETTINGS = StorySettings()
@@ -122,6 +124,16 @@ def test_a_key_too_common_is_not_compared_under_and_is_counted() -> None:
     before = metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON]
     assert [link for term in keys for link in tight.process((term, profiles))] == []
     assert metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON] == before + len(keys)
+
+
+def test_a_link_must_be_near_the_candidates_own_best() -> None:
+    weak_fresh = Link("a", "c", 0.3, True)
+    strong_fresh = Link("b", "c", 0.5, True)
+    earlier = Link("a", "e", 0.3, False, other_best=0.7)
+    kept = list(strong_enough(("c", {"links": [weak_fresh, strong_fresh], "best": [0.8]}), 0.5))
+    assert kept == [strong_fresh]  # 0.3 < 0.5 x 0.8: c's own coverage is far closer
+    assert list(strong_enough(("e", {"links": [earlier], "best": []}), 0.5)) == []
+    assert list(strong_enough(("e", {"links": [earlier], "best": []}), 0.4)) == [earlier]
 
 
 def test_links_unite_into_components_however_they_are_split() -> None:

@@ -141,6 +141,7 @@ STORY_PROFILES = IndexKind("story_profiles", pa.schema([
     pa.field("time", UTC_TIMESTAMP, nullable=False),
     pa.field("terms", pa.list_(pa.string()), nullable=False),
     pa.field("weights", pa.list_(pa.float64()), nullable=False),
+    pa.field("best", pa.float64(), nullable=False),  # its most similar article's, in its run
 ]), _first_per_key, True, "", {}, bucket_digits=1)
 ARTICLE_STORIES = IndexKind("article_stories", pa.schema([
     pa.field("key", pa.string(), nullable=False),  # article_id

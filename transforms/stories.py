@@ -25,7 +25,7 @@ import importlib.util
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
@@ -58,6 +58,10 @@ class StorySettings:
 
     threshold: float = 0.25  # cosine similarity of two profiles to link their articles
     links_per_article: int = 2  # an article links to its most similar candidates only
+    # ... and only to a candidate for which it is at least this share as similar as the
+    # candidate's own most similar article: a report of one event is not tied to another
+    # event's coverage, whose own reports are far closer to each other
+    relative_strength: float = 0.5
     window_days: float = 3.0  # articles further apart in time are never compared
     profile_terms: int = 64  # terms kept in a profile (the most weighted)
     key_terms: int = 8  # blocking keys an article is found under: its most weighted terms
@@ -72,8 +76,8 @@ class StorySettings:
         check_between("stories.threshold", self.threshold, 0.0, 1.0)
         check_fields(self, "stories", at_least={
             "links_per_article": 1, "profile_terms": 1, "key_terms": 1, "max_block": 1,
-            "window_days": 0, "min_rarity": 0, "name_weight": 0, "number_rarity": 0,
-            "pair_weight": 0, "top_entities": 0})
+            "window_days": 0, "relative_strength": 0, "min_rarity": 0, "name_weight": 0,
+            "number_rarity": 0, "pair_weight": 0, "top_entities": 0})
 
     @property
     def window(self) -> timedelta:
@@ -144,6 +148,7 @@ class Profile:
     title: str | None = None
     outlet: str = ""
     fresh: bool = True  # of this run (False: read from the index)
+    best: float = 0.0  # read from the index: its most similar article's similarity in its run
 
     def keys(self, count: int) -> tuple[str, ...]:
         return self.terms[:count]
@@ -231,6 +236,7 @@ class Link:
     other_id: str
     similarity: float
     other_fresh: bool
+    other_best: float = 0.0  # an earlier article's own best similarity
 
 
 def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> Iterator[Link]:
@@ -254,9 +260,9 @@ def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> 
             if score < settings.threshold:
                 continue
             if one.fresh:
-                yield Link(one.article_id, other.article_id, score, other.fresh)
+                yield Link(one.article_id, other.article_id, score, other.fresh, other.best)
             if other.fresh:
-                yield Link(other.article_id, one.article_id, score, one.fresh)
+                yield Link(other.article_id, one.article_id, score, one.fresh, one.best)
 
 
 class ScoreBlocks(beam.DoFn):
@@ -493,7 +499,7 @@ class BuildStories(beam.PTransform):
                             | "LookUpProfiles" >> LookupIndex(layout, STORY_PROFILES)
                             | "EarlierProfiles" >> beam.Map(lambda row: (row["key"], Profile(
                                 row["key"], row["time"], tuple(row["terms"]),
-                                tuple(row["weights"]), fresh=False))))
+                                tuple(row["weights"]), fresh=False, best=row["best"]))))
         earlier_blocks = ({"terms": found, "profile": earlier_profiles}
                           | "GroupEarlier" >> beam.CoGroupByKey()
                           | "EarlierBlocks" >> beam.FlatMap(lambda group: [
@@ -501,15 +507,24 @@ class BuildStories(beam.PTransform):
                               for term in set(group[1]["terms"])]))
         fresh_blocks = profiles | "FreshBlocks" >> beam.FlatMap(
             lambda p: [(term, p) for term in p.keys(settings.key_terms)])
-        links = ((fresh_blocks, earlier_blocks)
+        scored = ((fresh_blocks, earlier_blocks)
                  | "AllBlocks" >> beam.Flatten()
                  | "GroupByTerm" >> beam.GroupByKey()
-                 | "ScorePairs" >> beam.ParDo(ScoreBlocks(settings))
-                 | "ByArticle" >> beam.Map(lambda link: (link.article_id, link))
-                 | "BestLinks" >> beam.combiners.Top.PerKey(
-                     settings.links_per_article, key=lambda link: (link.similarity,
-                                                                   link.other_id))
-                 | "EachLink" >> beam.FlatMap(lambda pair: pair[1]))
+                 | "ScorePairs" >> beam.ParDo(ScoreBlocks(settings)))
+        best = (scored
+                | "LinkScores" >> beam.Map(lambda link: (link.article_id, link.similarity))
+                | "BestScore" >> beam.CombinePerKey(max))
+        # each article's most similar candidates, kept where they are strong enough
+        most_similar = (scored
+                        | "ByArticle" >> beam.Map(lambda link: (link.article_id, link))
+                        | "MostSimilar" >> beam.combiners.Top.PerKey(
+                            settings.links_per_article,
+                            key=lambda link: (link.similarity, link.other_id))
+                        | "ByCandidate" >> beam.FlatMap(
+                            lambda pair: [(link.other_id, link) for link in pair[1]]))
+        links = ({"links": most_similar, "best": best}
+                 | "GroupByCandidate" >> beam.CoGroupByKey()
+                 | "StrongEnough" >> beam.FlatMap(strong_enough, settings.relative_strength))
         # an earlier article stands for its current story
         earlier_links = links | "ToEarlier" >> beam.FlatMap(
             lambda link: [] if link.other_fresh else [(link.other_id, link.article_id)])
@@ -560,7 +575,23 @@ class BuildStories(beam.PTransform):
                        | "GroupComponent" >> beam.CoGroupByKey()
                        | "Assign" >> beam.FlatMap(
                            lambda group: assign(group[1], settings)))
-        return _outputs(assignments, profiles, settings, layout)
+        best_profiles = ({"profile": profiles | "ProfileOfId" >> beam.Map(
+                              lambda p: (p.article_id, p)), "best": best}
+                         | "GroupBest" >> beam.CoGroupByKey()
+                         | "WithBest" >> beam.FlatMap(lambda group: [
+                             replace(profile, best=max(group[1]["best"], default=0.0))
+                             for profile in group[1]["profile"]]))
+        return _outputs(assignments, best_profiles, settings, layout)
+
+
+def strong_enough(group: tuple[str, dict[str, list[Any]]], share: float) -> Iterator[Link]:
+    """The links to one candidate that are at least `share` of the candidate's own best (an
+    earlier article's is in its link; a new one's was found in this run)."""
+    _, found = group
+    own_best = max(found["best"], default=0.0)
+    for link in found["links"]:
+        if link.similarity >= share * (own_best if link.other_fresh else link.other_best):
+            yield link
 
 
 def _to_component(group: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, Member]]:
@@ -603,7 +634,7 @@ def _outputs(stories: beam.PCollection, profiles: beam.PCollection, settings: St
             for term in p.keys(settings.key_terms)]),
         "story_profiles": profiles | "ProfileRows" >> beam.Map(lambda p: {
             "key": p.article_id, "time": p.time, "terms": list(p.terms),
-            "weights": list(p.weights)}),
+            "weights": list(p.weights), "best": p.best}),
         "article_stories": memberships | "CurrentRows" >> beam.Map(lambda m: {
             "key": m[0], "story_id": m[1], "assigned_at": run_time}),
         "story_articles": memberships | "MembersRows" >> beam.Map(lambda m: {
