@@ -389,8 +389,6 @@ class ReadBucket(beam.DoFn):
         yield from read_bucket(folder, self.kind, keys).to_pylist()
 
 
-
-
 class WriteBuckets(beam.DoFn):
     """((index name, bucket), rows) -> the path of the one file these rows make in the run's
     staging folder (covering this run only)."""
@@ -426,26 +424,18 @@ class WriteIndexes(beam.PTransform):
                 | "EachBucket" >> beam.ParDo(WriteBuckets(self.layout)))
 
 
-class PerBucket(beam.PTransform):
-    """Elements grouped by the bucket of their key, each bucket's group handed to `handler`
-    (a DoFn taking (bucket, elements)): a bucket is opened once per run."""
+class LookupIndex(beam.PTransform):
+    """Keys -> the rows an index holds for them (none for a key never written): keys grouped
+    by bucket, so a bucket is opened once per run."""
 
-    def __init__(self, kind: IndexKind, key_of: Callable[[Any], str],
-                 handler: beam.DoFn) -> None:
+    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
         super().__init__()
+        self.layout = layout
         self.kind = kind
-        self.key_of = key_of
-        self.handler = handler
 
-    def expand(self, elements: beam.PCollection) -> beam.PCollection:
-        bucket_of, key_of = self.kind.bucket_of, self.key_of
-        return (elements
-                | "ByBucket" >> beam.Map(lambda element: (bucket_of(key_of(element)), element))
+    def expand(self, keys: beam.PCollection) -> beam.PCollection:
+        bucket_of = self.kind.bucket_of
+        return (keys
+                | "ByBucket" >> beam.Map(lambda key: (bucket_of(key), key))
                 | "GroupByBucket" >> beam.GroupByKey()
-                | "EachBucket" >> beam.ParDo(self.handler))
-
-
-def LookupIndex(layout: OutputLayout, kind: IndexKind) -> PerBucket:  # noqa: N802 - a transform
-    """Keys -> the rows an index holds for them (none for a key never written)."""
-    return PerBucket(kind, str, ReadBucket(layout, kind))
-
+                | "EachBucket" >> beam.ParDo(ReadBucket(self.layout, self.kind)))

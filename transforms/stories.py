@@ -148,7 +148,7 @@ class Profile:
     title: str | None = None
     outlet: str = ""
     fresh: bool = True  # of this run (False: read from the index)
-    best: float = 0.0  # read from the index: its most similar article's similarity in its run
+    best: float = 0.0  # its most similar article's similarity in its run (once scored)
 
     def keys(self, count: int) -> tuple[str, ...]:
         return self.terms[:count]
@@ -208,8 +208,7 @@ def profile_of(article: Article, settings: StorySettings, ingested_at: datetime)
     if not weights:
         return empty
     terms, unit = unit_top(weights, settings.profile_terms)
-    return Profile(article.article_id, article.published_at or ingested_at, terms, unit,
-                   article.title, outlet_of(article))
+    return replace(empty, terms=terms, weights=unit)
 
 
 def period_of(time: datetime, settings: StorySettings) -> int:
@@ -352,15 +351,20 @@ class StoryState:
                 "updated_at": updated_at}
 
 
+def _weighted_sum(vectors: Iterable[tuple[dict[str, float], float]]) -> dict[str, float]:
+    """The sum of (vector, its weight) pairs: a centroid over stories of several sizes."""
+    total: dict[str, float] = {}
+    for vector, weight in vectors:
+        for term, value in vector.items():
+            total[term] = total.get(term, 0.0) + value * weight
+    return total
+
+
 def _grow(state: StoryState | None, story_id: str, members: list[Profile],
           profile_terms: int) -> StoryState:
     """A story with new members added: times, counts, outlets, centroid, central headline."""
-    centroid = dict(state.centroid) if state else {}
-    scale = state.articles if state else 0
-    centroid = {term: weight * scale for term, weight in centroid.items()}
-    for member in members:
-        for term, weight in zip(member.terms, member.weights, strict=True):
-            centroid[term] = centroid.get(term, 0.0) + weight
+    centroid = _weighted_sum([*([(state.centroid, state.articles)] if state else []),
+                              *((member.vector(), 1.0) for member in members)])
     terms, weights = unit_top(centroid, profile_terms)
     unit = dict(zip(terms, weights, strict=True))
     headline, centrality = (state.headline, state.centrality) if state else (None, -1.0)
@@ -382,9 +386,9 @@ def _grow(state: StoryState | None, story_id: str, members: list[Profile],
 def _absorb(survivor: StoryState, other: StoryState) -> StoryState:
     """Two stories found to be one: the survivor takes the other's counts and centroid."""
     total = survivor.articles + other.articles
-    centroid = Counter({t: w * survivor.articles for t, w in survivor.centroid.items()})
-    centroid.update({t: w * other.articles for t, w in other.centroid.items()})
-    terms, weights = unit_top(dict(centroid), max(len(survivor.centroid), len(other.centroid)))
+    centroid = _weighted_sum([(survivor.centroid, survivor.articles),
+                              (other.centroid, other.articles)])
+    terms, weights = unit_top(centroid, max(len(survivor.centroid), len(other.centroid)))
     central = max((survivor, other), key=lambda s: s.centrality)
     entities = Counter(survivor.entities)
     entities.update(other.entities)
@@ -555,7 +559,7 @@ class BuildStories(beam.PTransform):
             lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
             else [])
         members = ({"profile": all_profiles, "component": component_of,
-                    "similarity": best_similarity, "entities": entity_names,
+                    "similarity": best_similarity, "best": best, "entities": entity_names,
                     "topics": topic_scores}
                    | "GroupById" >> beam.CoGroupByKey()
                    | "ToComponent" >> beam.FlatMap(_to_component))
@@ -575,13 +579,9 @@ class BuildStories(beam.PTransform):
                        | "GroupComponent" >> beam.CoGroupByKey()
                        | "Assign" >> beam.FlatMap(
                            lambda group: assign(group[1], settings)))
-        best_profiles = ({"profile": profiles | "ProfileOfId" >> beam.Map(
-                              lambda p: (p.article_id, p)), "best": best}
-                         | "GroupBest" >> beam.CoGroupByKey()
-                         | "WithBest" >> beam.FlatMap(lambda group: [
-                             replace(profile, best=max(group[1]["best"], default=0.0))
-                             for profile in group[1]["profile"]]))
-        return _outputs(assignments, best_profiles, settings, layout)
+        profiles_with_best = members | "ProfilesWithBest" >> beam.FlatMap(
+            lambda pair: [pair[1].profile] if pair[1].profile.terms else [])
+        return _outputs(assignments, profiles_with_best, settings, layout)
 
 
 def strong_enough(group: tuple[str, dict[str, list[Any]]], share: float) -> Iterator[Link]:
@@ -595,12 +595,14 @@ def strong_enough(group: tuple[str, dict[str, list[Any]]], share: float) -> Iter
 
 
 def _to_component(group: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, Member]]:
-    """An article, with its best link and its entities and topics, under its component's key
-    (an unlinked article is its own)."""
+    """An article (its profile with its best similarity in this run), with its best kept link
+    and its entities and topics, under its component's key (an unlinked article is its
+    own)."""
     article_id, found = group
     for profile in found["profile"]:
         component = found["component"][0] if found["component"] else _ARTICLE + article_id
-        yield component, Member(profile, max(found["similarity"], default=None),
+        yield component, Member(replace(profile, best=max(found["best"], default=0.0)),
+                                max(found["similarity"], default=None),
                                 Counter(found["entities"]), tuple(found["topics"]))
 
 
