@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
+from benchmarks.corpora import BBC_ARCHIVE
 from pipeline.config import load_config, run_settings
 from transforms.entities import SpacyEntities
 from transforms.language import detect_language
@@ -24,7 +25,6 @@ from transforms.records import Article
 from transforms.text import word_count
 
 ROOT = Path(__file__).resolve().parent.parent
-BBC = ROOT.parent / "shared" / "benchmarks" / "bbc" / "bbc-fulltext.tar.gz"
 
 
 def seed_entities() -> None:
@@ -55,7 +55,7 @@ def seed_entities() -> None:
 
 def bbc_articles(limit: int) -> list[Article]:
     found = []
-    with tarfile.open(BBC) as archive:
+    with tarfile.open(BBC_ARCHIVE) as archive:
         for member in archive:
             if not member.isfile() or not member.name.endswith(".txt") or "README" in member.name:
                 continue

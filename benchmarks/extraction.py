@@ -18,7 +18,6 @@ import json
 import logging
 import re
 import sys
-import tarfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import trafilatura
 
+from benchmarks.corpora import BENCHMARKS, ROOT, bbc_texts, ecbplus_texts
 from pipeline.config import load_config, run_settings
 from transforms.clean import clean_article
 from transforms.failures import BadInput
@@ -35,8 +35,6 @@ from transforms.records import RawDocument
 from transforms.sources import decode_text
 from transforms.text import word_count
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 DEFAULT_DATA = BENCHMARKS / "scrapinghub"
 RESULTS = ROOT / "benchmarks" / "results"
 TOKEN = re.compile(r"\w+")
@@ -133,14 +131,8 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
 
 def clean_texts() -> dict[str, list[tuple[str, str]]]:
     """The clean-article sets: BBC texts (headline, blank line, body) and ECB+ documents."""
-    with tarfile.open(BENCHMARKS / "bbc" / "bbc-fulltext.tar.gz") as archive:
-        bbc = [(member.name, decode_text(archive.extractfile(member).read()))
-               for member in archive
-               if member.isfile() and member.name.endswith(".txt")
-               and len(member.name.split("/")) == 3]
-    with gzip.open(BENCHMARKS / "ecbplus" / "documents.jsonl.gz", "rt", encoding="utf-8") as lines:
-        ecb = [(document["doc_id"], document["text"]) for document in map(json.loads, lines)]
-    return {"BBC texts": bbc, "ECB+ documents": ecb}
+    return {"BBC texts": list(bbc_texts().items()),
+            "ECB+ documents": list(ecbplus_texts().items())}
 
 
 def words_kept(name: str, texts: list[tuple[str, str]]) -> tuple[float, int, int]:

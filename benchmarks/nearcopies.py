@@ -8,27 +8,22 @@ list are written to benchmarks/results/nearcopies-unlisted.tsv, to be read.
 
 from __future__ import annotations
 
-import csv
 import sys
-import tarfile
 from collections import defaultdict
 from datetime import date
 from itertools import combinations
 
-from benchmarks.extraction import BENCHMARKS, RESULTS
+from benchmarks.corpora import bbc_duplicate_groups, bbc_texts
+from benchmarks.extraction import RESULTS
 from pipeline.config import load_config, run_settings
 from transforms.nearcopies import band_keys, signature, similarity
-from transforms.sources import decode_text
 
 
 def main() -> int:
     settings = run_settings(load_config()).near_copies
     bodies, headlines = {}, {}
-    with tarfile.open(BENCHMARKS / "bbc" / "bbc-fulltext.tar.gz") as archive:
-        for member in archive:
-            if member.isfile() and member.name.endswith(".txt") and member.name.count("/") == 2:
-                text = decode_text(archive.extractfile(member).read())
-                headlines[member.name], _, bodies[member.name] = text.strip().partition("\n")
+    for name, text in bbc_texts().items():
+        headlines[name], _, bodies[name] = text.strip().partition("\n")
     packed = {name: signature(body, settings).tobytes() for name, body in bodies.items()}
     buckets = defaultdict(list)
     for name, sig in packed.items():
@@ -36,10 +31,7 @@ def main() -> int:
             buckets[key].append(name)
     linked = {pair for names in buckets.values() for pair in combinations(sorted(set(names)), 2)
               if similarity(packed[pair[0]], packed[pair[1]]) >= settings.threshold}
-    groups = defaultdict(set)
-    with (BENCHMARKS / "bbc" / "bbc_duplicate_groups.tsv").open() as listed:
-        for row in csv.DictReader(listed, delimiter="\t"):
-            groups[(row["group_id"], row["kind"])].add(row["path_in_tarball"])
+    groups = bbc_duplicate_groups()
     gold = {tuple(sorted(pair)) for names in groups.values()
             for pair in combinations(sorted(names), 2)}
     by_kind = defaultdict(set)

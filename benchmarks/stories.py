@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
-import json
 import random
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,17 +25,9 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from benchmarks.extraction import BENCHMARKS
+from benchmarks.corpora import BENCHMARKS, ROOT, bbc_duplicate_groups, bbc_texts, ecbplus_texts
 from pipeline.config import load_config, run_settings
 from transforms.records import RawDocument, article_id_for
-from transforms.sources import decode_text
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def ecbplus_documents() -> dict[str, str]:
-    with gzip.open(BENCHMARKS / "ecbplus" / "documents.jsonl.gz", "rt", encoding="utf-8") as f:
-        return {doc["doc_id"]: doc["text"] for doc in map(json.loads, f)}
 
 
 def ecbplus_labels() -> tuple[dict[str, str], dict[str, str]]:
@@ -51,15 +40,6 @@ def ecbplus_labels() -> tuple[dict[str, str], dict[str, str]]:
 
 def bbc_name(path: str) -> str:
     return path.replace("/", "_").removesuffix(".txt")
-
-
-def bbc_documents() -> dict[str, str]:
-    texts = {}
-    with tarfile.open(BENCHMARKS / "bbc" / "bbc-fulltext.tar.gz") as archive:
-        for member in archive:
-            if member.isfile() and member.name.endswith(".txt") and member.name.count("/") == 2:
-                texts[member.name] = decode_text(archive.extractfile(member).read())
-    return texts
 
 
 def bcubed(predicted: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
@@ -109,7 +89,7 @@ def current_stories(output: Path) -> dict[str, str]:
     for row in sorted(members, key=lambda r: r["assigned_at"]):
         latest[row["article_id"]] = row["story_id"]
     articles = ds.dataset(output / "articles", partitioning="hive").to_table(
-        columns=["article_id", "source", "duplicate_of"]).to_pylist()
+        columns=["article_id", "source"]).to_pylist()
     return {Path(row["source"]).stem: latest[row["article_id"]] for row in articles}
 
 
@@ -146,11 +126,8 @@ def near_copy_pairs(output: Path, documents: dict[str, str]) -> set[tuple[str, s
 
 
 def listed_pairs() -> set[tuple[str, str]]:
-    groups = defaultdict(set)
-    with (BENCHMARKS / "bbc" / "bbc_duplicate_groups.tsv").open() as listed:
-        for row in csv.DictReader(listed, delimiter="\t"):
-            groups[row["group_id"]].add(bbc_name(row["path_in_tarball"]))
-    return {pair for names in groups.values() for pair in combinations(sorted(names), 2)}
+    return {pair for names in bbc_duplicate_groups().values()
+            for pair in combinations(sorted(bbc_name(name) for name in names), 2)}
 
 
 def main() -> int:
@@ -158,7 +135,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=4)
     args = parser.parse_args()
     threshold = run_settings(load_config()).stories.threshold
-    ecb, (gold_story, gold_topic) = ecbplus_documents(), ecbplus_labels()
+    ecb, (gold_story, gold_topic) = ecbplus_texts(), ecbplus_labels()
     print(f"Stories, {date.today()}: ECB+ {len(ecb)} documents in {args.runs} runs "
           f"(shuffled, seed 0), default threshold {threshold}")
     print("| threshold | story P | story R | story F1 | topic P | topic R | topic F1 | "
@@ -186,7 +163,7 @@ def main() -> int:
         print(f"| {threshold:.2f}, all in one run | {story[0]:.3f} | {story[1]:.3f} | "
               f"{story[2]:.3f} | {topic[0]:.3f} | {topic[1]:.3f} | {topic[2]:.3f} | - | "
               f"{missing} | {written:.3f} |")
-        bbc = {bbc_name(name): text for name, text in bbc_documents().items()}
+        bbc = {bbc_name(name): text for name, text in bbc_texts().items()}
         mixed = {**{f"ecb_{doc}": text for doc, text in ecb.items()}, **bbc}
         output = folder / "mixed"
         run_all(write_runs(folder / "mixed", mixed, args.runs), output, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tarfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -17,16 +16,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks.corpora import BBC_ARCHIVE, bbc_texts
 from pipeline.config import load_config, run_settings
 from transforms.keyphrases import AddKeyphrases
 from transforms.language import detect_language
 from transforms.records import Article
-from transforms.sources import decode_text
 from transforms.text import PARAGRAPH_BREAK
 from transforms.topics import TOPIC_BACKENDS
 
-ROOT = Path(__file__).resolve().parent.parent
-BBC = ROOT.parent / "shared" / "benchmarks" / "bbc" / "bbc-fulltext.tar.gz"
 LABEL_OF_TOPIC = {
     "medtop:04000000": "business",
     "medtop:01000000": "entertainment",
@@ -38,19 +35,14 @@ LABELS = sorted(LABEL_OF_TOPIC.values())
 OTHER = "(other)"
 
 
-def bbc_articles(path: Path = BBC) -> list[tuple[str, Article]]:
+def bbc_articles(path: Path = BBC_ARCHIVE) -> list[tuple[str, Article]]:
     """(gold label, Article) for every article; headline on line 1, body after it."""
     found = []
-    with tarfile.open(path) as archive:
-        for member in archive:
-            parts = member.name.split("/")
-            if not member.isfile() or len(parts) != 3 or not parts[2].endswith(".txt"):
-                continue
-            text = decode_text(archive.extractfile(member).read())
-            title, _, body = text.strip().partition("\n")
-            found.append((parts[1], Article(member.name, member.name, "text", body.strip(),
-                                            title=title.strip(),
-                                            language=detect_language(text))))
+    for name, text in bbc_texts(path).items():
+        title, _, body = text.strip().partition("\n")
+        found.append((name.split("/")[1], Article(name, name, "text", body.strip(),
+                                                  title=title.strip(),
+                                                  language=detect_language(text))))
     return found
 
 
@@ -88,7 +80,7 @@ def evaluate(articles: list[tuple[str, Article]]) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=BBC)
+    parser.add_argument("--data", type=Path, default=BBC_ARCHIVE)
     args = parser.parse_args(argv)
     articles = bbc_articles(args.data)
     print(f"BBC topics benchmark, {date.today()}: {len(articles)} articles, Python "
