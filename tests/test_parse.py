@@ -37,6 +37,17 @@ def test_text_file_title_is_first_line_and_not_repeated() -> None:
     assert article.kind == "text" and article.url is None
 
 
+def test_text_of_one_sentence_is_all_body_and_a_lone_headline_stays_a_title() -> None:
+    brief = "A bomb exploded Friday at a bank branch in Woodburn, Oregon, killing two officers."
+    article = parse_text(RawDocument("brief.txt", "text", f"{brief}\n"))
+    assert article.title is None and article.text == brief
+    lone = "Esther Williams, swimming star, dies at 91"
+    headline = parse_text(RawDocument("h.txt", "text", f"{lone}\n"))
+    assert headline.title == lone and headline.text == ""
+    two_lines = parse_text(RawDocument("t.txt", "text", f"Bomb kills two officers\n{brief}\n"))
+    assert two_lines.title == "Bomb kills two officers" and two_lines.text == brief
+
+
 def test_html_page_through_trafilatura(config: dict[str, Any]) -> None:
     html = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
     article = parse_html(RawDocument("council.html", "html", html), config["extraction"])

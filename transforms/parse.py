@@ -21,6 +21,8 @@ from transforms.text import PARAGRAPH_BREAK, text_paragraphs
 STAGE = "parse"
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _FULL_PAGE = re.compile(r"<\s*(html|body)\b", re.I)
+# A line ending in a full stop (a closing quote or bracket may follow): a sentence, not a headline.
+_ONE_SENTENCE = re.compile(r"\w\s?\.[\"'”’)]*\s*$")
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcaption)\b[^>]*>", re.I)
 
 
@@ -63,9 +65,12 @@ def _detected(title: str | None, text: str) -> str:
 
 
 def parse_text(document: RawDocument) -> Article:
+    """Title = the first line, body = the rest; a text that is one sentence alone (a news brief,
+    a flash) is all body: headlines do not end with a full stop, so the line is not one."""
     paragraphs = text_paragraphs(document.content)
     title = document.title
-    if title is None and paragraphs:
+    if title is None and paragraphs and not (len(paragraphs) == 1
+                                             and _ONE_SENTENCE.search(paragraphs[0])):
         title, paragraphs = paragraphs[0], paragraphs[1:]
     text = _body(paragraphs, title)
     return Article(
