@@ -3,6 +3,7 @@ apart, a story grows across runs, and two stories found to be one keep the older
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,11 @@ from transforms import metrics
 from transforms.records import Article
 from transforms.stories import (
     Link,
+    Member,
     ScoreBlocks,
     StorySettings,
     UniteLinks,
+    assign,
     block_links,
     cosine,
     period_of,
@@ -143,6 +146,21 @@ def test_links_unite_into_components_however_they_are_split() -> None:
     other = unite.add_input(unite.create_accumulator(), ("x", "y"))
     nodes = dict(unite.extract_output(unite.merge_accumulators([left, right, other])))
     assert nodes["a"] == nodes["b"] == nodes["c"] == nodes["d"] != nodes["x"] == nodes["y"]
+
+
+def test_a_report_of_two_events_does_not_chain_them_into_one_story() -> None:
+    """Links chain (the round-up links to both quakes' reports), centroids do not: the
+    round-up joins the event it is closer to, Chile stays a story of its own."""
+    roundup = ("Two earthquakes in a week: Nepal and Chile\n\nThe magnitude 5.9 earthquake in "
+               "Jajarkot killed 38 people in Ramidanda and Chiuri. Days earlier a magnitude 7.1 "
+               "earthquake near Antofagasta damaged the Escondida copper mine.")
+    texts = {"n1": QUAKE_NEPAL, "n2": QUAKE_NEPAL_AGAIN, "c1": QUAKE_CHILE, "r": roundup}
+    assert min(similarity(roundup, QUAKE_NEPAL), similarity(roundup, QUAKE_CHILE)) >= 0.4
+    members = [Member(profile_of(article(text, name), SETTINGS, NOW), 0.4, Counter(), ())
+               for name, text in texts.items()]
+    stories = {tuple(a for a, _ in assignment.members)
+               for assignment in assign({"members": members, "states": []}, SETTINGS)}
+    assert stories == {("n1", "n2", "r"), ("c1",)}
 
 
 def current(output: Path) -> dict[str, str]:

@@ -7,10 +7,11 @@ changes as the output grows), names and numbers weighted up. Candidates come fro
 keys (the profile's rarest terms, by time period), never from comparing all articles; only
 articles within `window_days` of each other are compared. Each new article links to its
 `links_per_article` most similar candidates (cosine of profiles, at least `threshold`); the
-links of a run form components (ids only flow there), and a component joins the story of the
-earlier articles it links to, or founds a new one. A component linking two earlier stories
-merges them: the older id survives, the other's members move to it, and its last row in
-stories/ names the survivor (merged_into).
+links of a run form components (ids only flow there), and each component is split by centroid
+linkage into stories (links chain; the centroids of two events stay apart): a part joins the
+earlier story it holds, or founds a new one. A part holding two earlier stories merges them:
+the older id survives, the other's members move to it, and its last row in stories/ names the
+survivor (merged_into).
 
 Earlier runs are read through the output's indexes, at the cost of this run's keys: the
 articles under this run's blocking keys, their profiles and current stories, and the state of
@@ -23,7 +24,7 @@ import hashlib
 import heapq
 import importlib.util
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -56,7 +57,7 @@ _YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 class StorySettings:
     """Config `stories.*`."""
 
-    threshold: float = 0.25  # cosine similarity of two profiles to link their articles
+    threshold: float = 0.25  # cosine of two profiles to link, of two centroids to unite
     links_per_article: int = 2  # an article links to its most similar candidates only
     # ... and only to a candidate for which it is at least this share as similar as the
     # candidate's own most similar article: a report of one event is not tied to another
@@ -426,13 +427,65 @@ class Member:
     topics: tuple[tuple[str, str, float], ...]
 
 
+@dataclass
+class _Cluster:
+    """Part of a component while it is clustered: its centroid and what it holds."""
+
+    centroid: dict[str, float]
+    size: int
+    states: list[StoryState]
+    members: list[Member]
+
+
+def _clusters(earlier: list[StoryState], members: list[Member],
+              settings: StorySettings) -> list[_Cluster]:
+    """A component split into stories by centroid linkage: the two most similar parts (an
+    earlier story, a new article, or what they formed) unite while their centroids are at
+    least `threshold` similar. Links chain: a lookalike event's report can link to one report
+    of this event, but the centroids of the two events stay apart. Parts are first compared
+    where they share a key term (as articles are), a united part with every other."""
+    parts = {n: part for n, part in enumerate(
+        [*(_Cluster(state.centroid, state.articles, [state], []) for state in earlier),
+         *(_Cluster(m.profile.vector(), 1, [], [m]) for m in members)])}
+    sharing: dict[str, list[int]] = defaultdict(list)
+    for n, part in parts.items():
+        for term in heapq.nsmallest(settings.key_terms, part.centroid,
+                                    key=lambda t, c=part.centroid: (-c[t], t)):
+            sharing[term].append(n)
+    pairs = {(i, j) for ids in sharing.values() for i in ids for j in ids if i < j}
+    closest = [(-score, i, j) for i, j in sorted(pairs)
+               if (score := cosine(parts[i].centroid, parts[j].centroid)) >= settings.threshold]
+    heapq.heapify(closest)
+    new_id = len(parts)
+    while closest:
+        _, i, j = heapq.heappop(closest)
+        if i not in parts or j not in parts:
+            continue  # one of them has united already
+        one, other = parts.pop(i), parts.pop(j)
+        terms, weights = unit_top(_weighted_sum([(one.centroid, one.size),
+                                                 (other.centroid, other.size)]),
+                                  settings.profile_terms)
+        united = _Cluster(dict(zip(terms, weights, strict=True)), one.size + other.size,
+                          one.states + other.states, one.members + other.members)
+        for k, part in parts.items():
+            if (score := cosine(united.centroid, part.centroid)) >= settings.threshold:
+                heapq.heappush(closest, (-score, k, new_id))
+        parts[new_id], new_id = united, new_id + 1
+    return list(parts.values())
+
+
 def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Assignment]:
-    """One component: new articles and the earlier stories they link to -> the story they
+    """One component: new articles and the earlier stories they link to -> the stories they
     form."""
-    members: list[Member] = group["members"]
     earlier = sorted((StoryState.from_row(row) for row in group["states"]), key=_age)
-    if not members:
-        return
+    members = sorted(group["members"], key=lambda m: m.profile.article_id)  # runs agree
+    for part in _clusters(earlier, members, settings):
+        if part.members:
+            yield _assignment(sorted(part.states, key=_age), part.members, settings)
+
+
+def _assignment(earlier: list[StoryState], members: list[Member],
+                settings: StorySettings) -> Assignment:
     profiles = [member.profile for member in members]
     if earlier:
         survivor, *merged = earlier
@@ -446,8 +499,8 @@ def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Ass
     state = add_mentions(_grow(survivor, story_id, profiles, settings.profile_terms),
                          sum((m.entities for m in members), Counter()),
                          [score for m in members for score in m.topics])
-    yield Assignment(state, tuple(sorted((m.profile.article_id, m.similarity)
-                                         for m in members)), tuple(merged))
+    return Assignment(state, tuple(sorted((m.profile.article_id, m.similarity)
+                                          for m in members)), tuple(merged))
 
 
 def add_mentions(state: StoryState, entities: Counter[str],
