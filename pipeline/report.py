@@ -82,12 +82,17 @@ def _dataset_files(layout: OutputLayout, dataset: str, run_time: datetime | None
     return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
 
 
+# The column that holds the time of the run that wrote a row, by dataset.
+_RUN_TIME_COLUMNS = ("ingested_at", "assigned_at", "run_time")
+
+
 def _run_rows(layout: OutputLayout, dataset: str, run_time: datetime) -> pa.Table:
     table = read_dataset_files(_dataset_files(layout, dataset, run_time), dataset)
-    if "ingested_at" not in table.column_names:
+    column = next((c for c in _RUN_TIME_COLUMNS if c in table.column_names), None)
+    if column is None:
         return table
-    return table.filter(pc.equal(table.column("ingested_at"),
-                                 pa.scalar(run_time, table.schema.field("ingested_at").type)))
+    return table.filter(pc.equal(table.column(column),
+                                 pa.scalar(run_time, table.schema.field(column).type)))
 
 
 def read_runs(output: str) -> list[dict[str, Any]]:
@@ -229,11 +234,33 @@ def run_report(output: str, run_id: str | None = None) -> str:
             if first_seen else "<p class='empty'>No entity new in this run.</p>")),
         ("Topics", bar_plot("articles by top-level topic",
                             _counted(top_topics.column("topic").to_pylist()), "articles")),
+        ("Stories", _stories_section(layout, run_time)),
         ("Time", bar_plot("seconds per stage", stage_seconds, "seconds") if stage_seconds else
          f"<p>{run['seconds']:.1f} s in all; this runner reports no time per stage.</p>"),
     ]
     return _write(layout, f"run-{run['run_id']}.html",
                   _page(f"newsbeam run {run['run_id']}", sections))
+
+
+def _stories_section(layout: OutputLayout, run_time: datetime) -> str:
+    """The stories this run touched: the biggest plotted, a table of them, and how many are
+    new, grew or were merged into older ones."""
+    touched = _run_rows(layout, "stories", run_time).to_pylist()
+    joined = Counter(_run_rows(layout, "story_members", run_time).column("story_id").to_pylist())
+    current = [s for s in touched if s["merged_into"] is None]
+    biggest = sorted(current, key=lambda s: (-s["article_count"], s["story_id"]))[:TOP]
+    new = sum(s["article_count"] == joined[s["story_id"]] for s in current)
+    note = (f"<p>{len(current)} stories touched by this run: {new} new, {len(current) - new} "
+            f"grown; {len(touched) - len(current)} merged into older ones.</p>")
+    plot = bar_plot("biggest stories this run touched (articles in all)", [
+        (f"{(s['headline'] or '')[:50]} ({s['story_id'][:6]})", s["article_count"])
+        for s in biggest], "articles")
+    table = _table(["story", "headline", "articles", "joined in this run", "outlets",
+                    "first seen", "top topic"],
+                   [[s["story_id"][:12], s["headline"] or "", s["article_count"],
+                     joined[s["story_id"]], s["outlet_count"], f"{s['first_seen']:%Y-%m-%d %H:%M}",
+                     s["top_topic"] or ""] for s in biggest]) if biggest else ""
+    return note + plot + table
 
 
 def _new_entities(layout: OutputLayout, entities: pa.Table) -> list[str]:

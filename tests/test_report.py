@@ -44,8 +44,12 @@ def test_a_run_writes_its_row_and_its_report(tmp_path: Path,
     assert len(page.encode()) < 2_000_000
     assert EXTERNAL.search(page) is None  # opens from disk with nothing fetched
     svgs = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
-    assert len(svgs) == 7  # sources, removed, kept, languages, entities, topics, time
+    assert len(svgs) == 8  # sources, removed, kept, languages, entities, topics, stories, time
     plotted = " ".join(svgs)
+    # the seeds are one story of five articles, new in this run
+    assert "1 stories touched by this run: 1 new, 0 grown; 0 merged" in page
+    [story] = read_dataset(output, "stories")
+    assert f"({story['story_id'][:6]})" in plotted and story["article_count"] == 5
     for data in ("000_f18e94bea9b18e7b.txt", "caption", "Hamas", "politics", "en", "kept",
                  "ExtractEntities"):
         assert data in plotted, data
