@@ -35,7 +35,8 @@ class TopicLexicon:
     article is read once: each word is looked up (whole, by its prefixes for `word*`
     keywords, and as the start of a phrase) instead of running one regex per topic.
 
-    `keywords` match in any case; `case_keywords` (proper names of parties, institutions,
+    `keywords` (and `iptc_keywords`, those taken from the names of IPTC's narrower topics)
+    match in any case; `case_keywords` (proper names of parties, institutions,
     companies) only as written ("Labour" the party is politics, "labour" the topic) and, being
     less ambiguous than common words, weigh `name_weight`."""
 
@@ -56,7 +57,8 @@ class TopicLexicon:
         prefixes: dict = defaultdict(list)
 
         def add(topic_id: str, entry: dict[str, Any]) -> None:
-            for cased, words, weight in ((False, entry["keywords"], 1.0),
+            common = [*entry["keywords"], *(entry.get("iptc_keywords") or [])]
+            for cased, words, weight in ((False, common, 1.0),
                                          (True, entry.get("case_keywords") or [], name_weight)):
                 for keyword in words:
                     is_prefix = keyword.strip().endswith("*")
