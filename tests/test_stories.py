@@ -156,11 +156,15 @@ def test_a_report_of_two_events_does_not_chain_them_into_one_story() -> None:
                "earthquake near Antofagasta damaged the Escondida copper mine.")
     texts = {"n1": QUAKE_NEPAL, "n2": QUAKE_NEPAL_AGAIN, "c1": QUAKE_CHILE, "r": roundup}
     assert min(similarity(roundup, QUAKE_NEPAL), similarity(roundup, QUAKE_CHILE)) >= 0.4
-    members = [Member(profile_of(article(text, name), SETTINGS, NOW), 0.4, Counter(), ())
+    members = [Member(profile_of(article(text, name), SETTINGS, NOW), Counter(), ())
                for name, text in texts.items()]
-    stories = {tuple(a for a, _ in assignment.members)
-               for assignment in assign({"members": members, "states": []}, SETTINGS)}
-    assert stories == {("n1", "n2", "r"), ("c1",)}
+    assignments = list(assign({"members": members, "states": []}, SETTINGS))
+    assert {tuple(a for a, _ in assignment.members) for assignment in assignments} == {
+        ("n1", "n2", "r"), ("c1",)}
+    # each member's similarity: the centroid similarity at which it joined; none alone
+    joined = dict(pair for assignment in assignments for pair in assignment.members)
+    assert joined["c1"] is None
+    assert all(joined[name] >= SETTINGS.threshold for name in ("n1", "n2", "r"))
 
 
 def current(output: Path) -> dict[str, str]:

@@ -67,8 +67,8 @@ ERRORS = pa.schema([
 STORY_MEMBERS = pa.schema([
     pa.field("article_id", pa.string(), nullable=False),
     pa.field("story_id", pa.string(), nullable=False),
-    # cosine similarity of the article's best link (null: it founded its story alone, or it
-    # moved with a story merged into another)
+    # the centroid similarity at which the article joined its story (null: it is a story of its
+    # own, or it moved with a story merged into another)
     pa.field("similarity", pa.float64()),
     pa.field("assigned_at", UTC_TIMESTAMP, nullable=False),
 ])

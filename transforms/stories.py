@@ -409,7 +409,7 @@ def _age(state: StoryState) -> tuple[datetime, str]:
 @dataclass(frozen=True)
 class Assignment:
     """A story's share of a run: its state after the run, its new members (with the
-    similarity of their best link), and the stories merged into it."""
+    similarity at which they joined it), and the stories merged into it."""
 
     state: StoryState
     members: tuple[tuple[str, float | None], ...]
@@ -418,23 +418,23 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Member:
-    """A new article on its way to its story: its profile, its best link's similarity (None:
-    no link), and its entity names and top-level topic scores for the story's tallies."""
+    """A new article on its way to its story: its profile, and its entity names and top-level
+    topic scores for the story's tallies."""
 
     profile: Profile
-    similarity: float | None
     entities: Counter[str]
     topics: tuple[tuple[str, str, float], ...]
 
 
 @dataclass
 class _Cluster:
-    """Part of a component while it is clustered: its centroid and what it holds."""
+    """Part of a component while it is clustered: its centroid and what it holds (each new
+    member with the centroid similarity at which it first united with another part)."""
 
     centroid: dict[str, float]
     size: int
     states: list[StoryState]
-    members: list[Member]
+    members: list[tuple[Member, float | None]]
 
 
 def _clusters(earlier: list[StoryState], members: list[Member],
@@ -446,7 +446,7 @@ def _clusters(earlier: list[StoryState], members: list[Member],
     where they share a key term (as articles are), a united part with every other."""
     parts = {n: part for n, part in enumerate(
         [*(_Cluster(state.centroid, state.articles, [state], []) for state in earlier),
-         *(_Cluster(m.profile.vector(), 1, [], [m]) for m in members)])}
+         *(_Cluster(m.profile.vector(), 1, [], [(m, None)]) for m in members)])}
     sharing: dict[str, list[int]] = defaultdict(list)
     for n, part in parts.items():
         for term in heapq.nsmallest(settings.key_terms, part.centroid,
@@ -458,7 +458,7 @@ def _clusters(earlier: list[StoryState], members: list[Member],
     heapq.heapify(closest)
     new_id = len(parts)
     while closest:
-        _, i, j = heapq.heappop(closest)
+        negative, i, j = heapq.heappop(closest)
         if i not in parts or j not in parts:
             continue  # one of them has united already
         one, other = parts.pop(i), parts.pop(j)
@@ -466,7 +466,9 @@ def _clusters(earlier: list[StoryState], members: list[Member],
                                                  (other.centroid, other.size)]),
                                   settings.profile_terms)
         united = _Cluster(dict(zip(terms, weights, strict=True)), one.size + other.size,
-                          one.states + other.states, one.members + other.members)
+                          one.states + other.states,
+                          [(m, -negative if joined is None else joined)
+                           for m, joined in one.members + other.members])
         for k, part in parts.items():
             if (score := cosine(united.centroid, part.centroid)) >= settings.threshold:
                 heapq.heappush(closest, (-score, k, new_id))
@@ -484,8 +486,9 @@ def assign(group: dict[str, list[Any]], settings: StorySettings) -> Iterator[Ass
             yield _assignment(sorted(part.states, key=_age), part.members, settings)
 
 
-def _assignment(earlier: list[StoryState], members: list[Member],
+def _assignment(earlier: list[StoryState], joined: list[tuple[Member, float | None]],
                 settings: StorySettings) -> Assignment:
+    members = [member for member, _ in joined]
     profiles = [member.profile for member in members]
     if earlier:
         survivor, *merged = earlier
@@ -499,8 +502,8 @@ def _assignment(earlier: list[StoryState], members: list[Member],
     state = add_mentions(_grow(survivor, story_id, profiles, settings.profile_terms),
                          sum((m.entities for m in members), Counter()),
                          [score for m in members for score in m.topics])
-    return Assignment(state, tuple(sorted((m.profile.article_id, m.similarity)
-                                          for m in members)), tuple(merged))
+    return Assignment(state, tuple(sorted((m.profile.article_id, similarity)
+                                          for m, similarity in joined)), tuple(merged))
 
 
 def add_mentions(state: StoryState, entities: Counter[str],
@@ -603,8 +606,6 @@ class BuildStories(beam.PTransform):
                       | "EachNode" >> beam.FlatMap(lambda nodes: nodes))
         component_of = components | "ComponentOf" >> beam.Map(
             lambda pair: (pair[0].removeprefix(_ARTICLE), pair[1]))
-        best_similarity = links | "LinkSimilarity" >> beam.Map(
-            lambda link: (link.article_id, link.similarity))
         all_profiles = every_profile | "ProfileById" >> beam.Map(lambda p: (p.article_id, p))
         entity_names = inputs["entities"] | "EntityNames" >> beam.Map(  # entities rows
             lambda row: (row["article_id"], row["name"]))
@@ -612,7 +613,7 @@ class BuildStories(beam.PTransform):
             lambda t: [(t.article_id, (t.topic_id, t.topic, t.score))] if t.parent_id is None
             else [])
         members = ({"profile": all_profiles, "component": component_of,
-                    "similarity": best_similarity, "best": best, "entities": entity_names,
+                    "best": best, "entities": entity_names,
                     "topics": topic_scores}
                    | "GroupById" >> beam.CoGroupByKey()
                    | "ToComponent" >> beam.FlatMap(_to_component))
@@ -648,14 +649,12 @@ def strong_enough(group: tuple[str, dict[str, list[Any]]], share: float) -> Iter
 
 
 def _to_component(group: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, Member]]:
-    """An article (its profile with its best similarity in this run), with its best kept link
-    and its entities and topics, under its component's key (an unlinked article is its
-    own)."""
+    """An article (its profile with its best similarity in this run), with its entities and
+    topics, under its component's key (an unlinked article is its own)."""
     article_id, found = group
     for profile in found["profile"]:
         component = found["component"][0] if found["component"] else _ARTICLE + article_id
         yield component, Member(replace(profile, best=max(found["best"], default=0.0)),
-                                max(found["similarity"], default=None),
                                 Counter(found["entities"]), tuple(found["topics"]))
 
 
