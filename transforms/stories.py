@@ -458,20 +458,20 @@ def _clusters(earlier: list[StoryState], members: list[Member],
     heapq.heapify(closest)
     new_id = len(parts)
     while closest:
-        negative, i, j = heapq.heappop(closest)
+        negative_score, i, j = heapq.heappop(closest)
         if i not in parts or j not in parts:
             continue  # one of them has united already
-        one, other = parts.pop(i), parts.pop(j)
+        one, other, score = parts.pop(i), parts.pop(j), -negative_score
         terms, weights = unit_top(_weighted_sum([(one.centroid, one.size),
                                                  (other.centroid, other.size)]),
                                   settings.profile_terms)
         united = _Cluster(dict(zip(terms, weights, strict=True)), one.size + other.size,
                           one.states + other.states,
-                          [(m, -negative if joined is None else joined)
+                          [(m, score if joined is None else joined)
                            for m, joined in one.members + other.members])
         for k, part in parts.items():
-            if (score := cosine(united.centroid, part.centroid)) >= settings.threshold:
-                heapq.heappush(closest, (-score, k, new_id))
+            if (similar := cosine(united.centroid, part.centroid)) >= settings.threshold:
+                heapq.heappush(closest, (-similar, k, new_id))
         parts[new_id], new_id = united, new_id + 1
     return list(parts.values())
 
