@@ -96,8 +96,8 @@ def current_stories(output: Path) -> dict[str, str]:
 def ecbplus_scores(stories: dict[str, str], gold_story: dict[str, str],
                    gold_topic: dict[str, str]) -> tuple[tuple[float, ...], tuple[float, ...],
                                                         float, int]:
-    """B-cubed against stories and topics, a document without an article (one line: a title
-    and no body) counted as a story alone; and the story F1 over the articles only."""
+    """B-cubed against stories and topics, a document without an article (a headline and no
+    body) counted as a story alone; and the story F1 over the articles only."""
     predicted = {doc: stories.get(doc, f"missing {doc}") for doc in gold_story}
     missing = sum(doc not in stories for doc in gold_story)
     written = {doc: gold_story[doc] for doc in gold_story if doc in stories}
