@@ -352,22 +352,23 @@ class StoryState:
                 "updated_at": updated_at}
 
 
-def _weighted_sum(vectors: Iterable[tuple[dict[str, float], float]]) -> dict[str, float]:
-    """The sum of (vector, its weight) pairs: a centroid over stories of several sizes."""
+def _centroid(vectors: Iterable[tuple[dict[str, float], float]], count: int
+              ) -> dict[str, float]:
+    """The weighted sum of (vector, its weight) pairs (a centroid over stories and articles of
+    several sizes), its `count` most weighted terms at unit length."""
     total: dict[str, float] = {}
     for vector, weight in vectors:
         for term, value in vector.items():
             total[term] = total.get(term, 0.0) + value * weight
-    return total
+    terms, weights = unit_top(total, count)
+    return dict(zip(terms, weights, strict=True))
 
 
 def _grow(state: StoryState | None, story_id: str, members: list[Profile],
           profile_terms: int) -> StoryState:
     """A story with new members added: times, counts, outlets, centroid, central headline."""
-    centroid = _weighted_sum([*([(state.centroid, state.articles)] if state else []),
-                              *((member.vector(), 1.0) for member in members)])
-    terms, weights = unit_top(centroid, profile_terms)
-    unit = dict(zip(terms, weights, strict=True))
+    unit = _centroid([*([(state.centroid, state.articles)] if state else []),
+                      *((member.vector(), 1.0) for member in members)], profile_terms)
     headline, centrality = (state.headline, state.centrality) if state else (None, -1.0)
     for member in sorted(members, key=lambda m: m.article_id):
         score = cosine(member.vector(), unit)
@@ -387,9 +388,9 @@ def _grow(state: StoryState | None, story_id: str, members: list[Profile],
 def _absorb(survivor: StoryState, other: StoryState) -> StoryState:
     """Two stories found to be one: the survivor takes the other's counts and centroid."""
     total = survivor.articles + other.articles
-    centroid = _weighted_sum([(survivor.centroid, survivor.articles),
-                              (other.centroid, other.articles)])
-    terms, weights = unit_top(centroid, max(len(survivor.centroid), len(other.centroid)))
+    centroid = _centroid([(survivor.centroid, survivor.articles),
+                          (other.centroid, other.articles)],
+                         max(len(survivor.centroid), len(other.centroid)))
     central = max((survivor, other), key=lambda s: s.centrality)
     entities = Counter(survivor.entities)
     entities.update(other.entities)
@@ -398,8 +399,8 @@ def _absorb(survivor: StoryState, other: StoryState) -> StoryState:
     return StoryState(survivor.story_id, min(survivor.first_seen, other.first_seen),
                       max(survivor.last_seen, other.last_seen), total,
                       tuple(sorted({*survivor.outlets, *other.outlets})),
-                      central.headline, central.centrality,
-                      dict(zip(terms, weights, strict=True)), dict(entities), dict(topics))
+                      central.headline, central.centrality, centroid, dict(entities),
+                      dict(topics))
 
 
 def _age(state: StoryState) -> tuple[datetime, str]:
@@ -462,10 +463,8 @@ def _clusters(earlier: list[StoryState], members: list[Member],
         if i not in parts or j not in parts:
             continue  # one of them has united already
         one, other, score = parts.pop(i), parts.pop(j), -negative_score
-        terms, weights = unit_top(_weighted_sum([(one.centroid, one.size),
-                                                 (other.centroid, other.size)]),
-                                  settings.profile_terms)
-        united = _Cluster(dict(zip(terms, weights, strict=True)), one.size + other.size,
+        united = _Cluster(_centroid([(one.centroid, one.size), (other.centroid, other.size)],
+                                    settings.profile_terms), one.size + other.size,
                           one.states + other.states,
                           [(m, score if joined is None else joined)
                            for m, joined in one.members + other.members])
