@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import heapq
 import importlib.util
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -443,35 +444,48 @@ def _clusters(earlier: list[StoryState], members: list[Member],
     """A component split into stories by centroid linkage: the two most similar parts (an
     earlier story, a new article, or what they formed) unite while their centroids are at
     least `threshold` similar. Links chain: a lookalike event's report can link to one report
-    of this event, but the centroids of the two events stay apart. Parts are first compared
-    where they share a key term (as articles are), a united part with every other."""
-    parts = {n: part for n, part in enumerate(
-        [*(_Cluster(state.centroid, state.articles, [state], []) for state in earlier),
-         *(_Cluster(m.profile.vector(), 1, [], [(m, None)]) for m in members)])}
-    sharing: dict[str, list[int]] = defaultdict(list)
-    for n, part in parts.items():
-        for term in heapq.nsmallest(settings.key_terms, part.centroid,
-                                    key=lambda t, c=part.centroid: (-c[t], t)):
-            sharing[term].append(n)
-    pairs = {(i, j) for ids in sharing.values() for i in ids for j in ids if i < j}
-    closest = [(-score, i, j) for i, j in sorted(pairs)
-               if (score := cosine(parts[i].centroid, parts[j].centroid)) >= settings.threshold]
-    heapq.heapify(closest)
-    new_id = len(parts)
+    of this event, but the centroids of the two events stay apart. Parts are compared where
+    they share a key term, as articles are (a term shared by more than `max_block` parts is
+    too common to compare under), so a large component costs what its close pairs cost."""
+    parts: dict[int, _Cluster] = {}
+    keys_of: dict[int, list[str]] = {}
+    sharing: dict[str, set[int]] = defaultdict(set)
+    closest: list[tuple[float, int, int]] = []
+    ids = itertools.count()
+
+    def add(part: _Cluster) -> None:
+        """The part, compared with the parts that share a key term with it, then indexed."""
+        n = next(ids)
+        keys = heapq.nsmallest(settings.key_terms, part.centroid,
+                               key=lambda t: (-part.centroid[t], t))
+        near = {k for term in keys if len(sharing[term]) <= settings.max_block
+                for k in sharing[term]}
+        for k in sorted(near):
+            if (similar := cosine(part.centroid, parts[k].centroid)) >= settings.threshold:
+                heapq.heappush(closest, (-similar, k, n))
+        for term in keys:
+            sharing[term].add(n)
+        parts[n], keys_of[n] = part, keys
+
+    def remove(n: int) -> _Cluster:
+        for term in keys_of.pop(n):
+            sharing[term].discard(n)
+        return parts.pop(n)
+
+    for state in earlier:
+        add(_Cluster(state.centroid, state.articles, [state], []))
+    for member in members:
+        add(_Cluster(member.profile.vector(), 1, [], [(member, None)]))
     while closest:
         negative_score, i, j = heapq.heappop(closest)
         if i not in parts or j not in parts:
             continue  # one of them has united already
-        one, other, score = parts.pop(i), parts.pop(j), -negative_score
-        united = _Cluster(_centroid([(one.centroid, one.size), (other.centroid, other.size)],
-                                    settings.profile_terms), one.size + other.size,
-                          one.states + other.states,
-                          [(m, score if joined is None else joined)
-                           for m, joined in one.members + other.members])
-        for k, part in parts.items():
-            if (similar := cosine(united.centroid, part.centroid)) >= settings.threshold:
-                heapq.heappush(closest, (-similar, k, new_id))
-        parts[new_id], new_id = united, new_id + 1
+        one, other, score = remove(i), remove(j), -negative_score
+        add(_Cluster(_centroid([(one.centroid, one.size), (other.centroid, other.size)],
+                               settings.profile_terms), one.size + other.size,
+                     one.states + other.states,
+                     [(m, score if joined is None else joined)
+                      for m, joined in one.members + other.members]))
     return list(parts.values())
 
 
