@@ -430,8 +430,9 @@ class Member:
 
 @dataclass
 class _Cluster:
-    """Part of a component while it is clustered: its centroid and what it holds (each new
-    member with the centroid similarity at which it first united with another part)."""
+    """Part of a component while it is clustered: its centroid (terms most weighted first, as
+    unit_top orders them) and what it holds (each new member with the centroid similarity at
+    which it first united with another part)."""
 
     centroid: dict[str, float]
     size: int
@@ -456,8 +457,7 @@ def _clusters(earlier: list[StoryState], members: list[Member],
     def add(part: _Cluster) -> None:
         """The part, compared with the parts that share a key term with it, then indexed."""
         n = next(ids)
-        keys = heapq.nsmallest(settings.key_terms, part.centroid,
-                               key=lambda t: (-part.centroid[t], t))
+        keys = list(part.centroid)[:settings.key_terms]  # most weighted first, as a profile
         near = {k for term in keys if len(sharing[term]) <= settings.max_block
                 for k in sharing[term]}
         for k in sorted(near):
