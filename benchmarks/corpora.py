@@ -8,6 +8,8 @@ import gzip
 import json
 import tarfile
 from collections import defaultdict
+from collections.abc import Iterable
+from itertools import combinations
 from pathlib import Path
 
 from transforms.sources import decode_text
@@ -35,6 +37,11 @@ def bbc_duplicate_groups() -> dict[tuple[str, str], set[str]]:
         for row in csv.DictReader(listed, delimiter="\t"):
             groups[(row["group_id"], row["kind"])].add(row["path_in_tarball"])
     return dict(groups)
+
+
+def pairs_within(groups: Iterable[Iterable[str]]) -> set[tuple[str, str]]:
+    """Every pair of names inside each group, each pair once, in sorted order."""
+    return {pair for names in groups for pair in combinations(sorted(set(names)), 2)}
 
 
 def ecbplus_texts() -> dict[str, str]:

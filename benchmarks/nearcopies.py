@@ -11,9 +11,8 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from datetime import date
-from itertools import combinations
 
-from benchmarks.corpora import bbc_duplicate_groups, bbc_texts
+from benchmarks.corpora import bbc_duplicate_groups, bbc_texts, pairs_within
 from benchmarks.extraction import RESULTS
 from pipeline.config import load_config, run_settings
 from transforms.nearcopies import band_keys, signature, similarity
@@ -29,14 +28,13 @@ def main() -> int:
     for name, sig in packed.items():
         for key in band_keys(sig, settings.bands):
             buckets[key].append(name)
-    linked = {pair for names in buckets.values() for pair in combinations(sorted(set(names)), 2)
+    linked = {pair for pair in pairs_within(buckets.values())
               if similarity(packed[pair[0]], packed[pair[1]]) >= settings.threshold}
     groups = bbc_duplicate_groups()
-    gold = {tuple(sorted(pair)) for names in groups.values()
-            for pair in combinations(sorted(names), 2)}
+    gold = pairs_within(groups.values())
     by_kind = defaultdict(set)
     for (_, kind), names in groups.items():
-        by_kind[kind] |= {tuple(sorted(p)) for p in combinations(sorted(names), 2)}
+        by_kind[kind] |= pairs_within([names])
     found = linked & gold
     print(f"BBC near copies, {date.today()}: {len(bodies)} texts, threshold "
           f"{settings.threshold}, {settings.permutations} permutations in {settings.bands} bands")

@@ -20,12 +20,18 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from itertools import combinations
 from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from benchmarks.corpora import BENCHMARKS, ROOT, bbc_duplicate_groups, bbc_texts, ecbplus_texts
+from benchmarks.corpora import (
+    BENCHMARKS,
+    ROOT,
+    bbc_duplicate_groups,
+    bbc_texts,
+    ecbplus_texts,
+    pairs_within,
+)
 from pipeline.config import load_config, run_settings
 from transforms.records import RawDocument, article_id_for
 
@@ -122,12 +128,12 @@ def near_copy_pairs(output: Path, documents: dict[str, str]) -> set[tuple[str, s
     for name, text in documents.items():
         article_id = article_id_for(RawDocument(name, "text", text), None)
         groups[group_of.get(article_id, article_id)].add(name)
-    return {pair for names in groups.values() for pair in combinations(sorted(names), 2)}
+    return pairs_within(groups.values())
 
 
 def listed_pairs() -> set[tuple[str, str]]:
-    return {pair for names in bbc_duplicate_groups().values()
-            for pair in combinations(sorted(bbc_name(name) for name in names), 2)}
+    return pairs_within([bbc_name(name) for name in names]
+                        for names in bbc_duplicate_groups().values())
 
 
 def main() -> int:
