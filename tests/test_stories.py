@@ -167,20 +167,21 @@ def test_a_report_of_two_events_does_not_chain_them_into_one_story() -> None:
     assert all(joined[name] >= SETTINGS.threshold for name in ("n1", "n2", "r"))
 
 
+def latest(output: Path, dataset: str, key: str, time: str) -> dict[str, dict]:
+    """{key: the dataset's latest row for it (by `time`)}."""
+    return {row[key]: row for row in sorted(read_dataset(output, dataset),
+                                            key=lambda r: r[time])}
+
+
 def current(output: Path) -> dict[str, str]:
     """{input file name: its article's current story}."""
-    latest = {}
-    for row in sorted(read_dataset(output, "story_members"), key=lambda r: r["assigned_at"]):
-        latest[row["article_id"]] = row["story_id"]
-    return {Path(a["source"]).name: latest[a["article_id"]]
+    members = latest(output, "story_members", "article_id", "assigned_at")
+    return {Path(a["source"]).name: members[a["article_id"]]["story_id"]
             for a in read_dataset(output, "articles")}
 
 
 def latest_stories(output: Path) -> dict[str, dict]:
-    latest = {}
-    for row in sorted(read_dataset(output, "stories"), key=lambda r: r["run_time"]):
-        latest[row["story_id"]] = row
-    return latest
+    return latest(output, "stories", "story_id", "run_time")
 
 
 def run(output: Path, folder: Path, files: dict[str, str]) -> None:
