@@ -37,9 +37,12 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         settings.clean)
-    new_articles, dedupe_errors = clean_articles | "DropDuplicates" >> DropDuplicates(layout)
-    unique_articles, keyphrase_errors = new_articles | "KeyPhrases" >> KeyPhrases(
+    # Key phrases are found before duplicates are dropped: that step runs beside the page
+    # extraction process (see ParseDocument), where its time is hidden.
+    phrased_articles, keyphrase_errors = clean_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
+    unique_articles, dedupe_errors = phrased_articles | "DropDuplicates" >> DropDuplicates(
+        layout)
     near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
     article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apache_beam.pvalue import TaggedOutput
 from conftest import FIXTURES
 
 from pipeline import cli
@@ -89,10 +90,45 @@ def test_normalize_url_drops_tracking_and_fragment() -> None:
         "https://news.example.org/a?b=1")
 
 
+def bundle(parser: ParseDocument, *documents: RawDocument) -> list[Any]:
+    """One bundle's outputs, those of finish_bundle taken out of their windows."""
+    parser.start_bundle()
+    outputs = [output for document in documents for output in parser.process(document)]
+    for output in parser.finish_bundle():
+        outputs.append(TaggedOutput(output.tag, output.value.value)
+                       if isinstance(output, TaggedOutput) else output.value)
+    return outputs
+
+
+def test_pages_are_extracted_one_ahead_and_each_outcome_keeps_its_document(
+        settings: RunSettings) -> None:
+    """A page's article comes out when the next page goes to the extraction process (or when
+    the bundle ends); plain text is parsed at once; an errors row names its own page; a page
+    left in flight by a failed bundle is not mistaken for the next bundle's."""
+    page = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+    blank = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
+    parser = ParseDocument(settings.parse)
+    parser.start_bundle()
+    assert list(parser.process(RawDocument("a.html", "html", page))) == []
+    [text] = parser.process(RawDocument("t.txt", "text", "Headline\n\nBody text."))
+    assert text.source == "t.txt"
+    [first] = parser.process(blank)
+    assert first.source == "a.html" and first.title == "Council approves city transport plan"
+    [error] = parser.finish_bundle()
+    assert error.tag == ERRORS and error.value.value.source == "blank.html"
+    assert error.value.value.message == "no article text found in the page"
+    # A bundle that fails after sending a page; the next bundle starts clean.
+    parser.start_bundle()
+    assert list(parser.process(blank)) == []
+    outputs = bundle(parser, RawDocument("b.html", "html", page))
+    assert [getattr(o, "source", None) for o in outputs] == ["b.html"]
+    parser.teardown()
+
+
 def test_page_without_article_goes_to_errors(settings: RunSettings) -> None:
     raw = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
     parser = ParseDocument(settings.parse)
-    outputs = list(parser.process(raw))
+    outputs = bundle(parser, raw)
     parser.teardown()
     assert [o.tag for o in outputs] == [ERRORS]
     assert outputs[0].value.stage == "parse"
@@ -126,7 +162,7 @@ def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> N
     heavy, normal = HEAVY, (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
     for number in range(20):
         started = time.monotonic()
-        outputs = list(parser.process(RawDocument(f"heavy-{number}.html", "html", heavy)))
+        outputs = bundle(parser, RawDocument(f"heavy-{number}.html", "html", heavy))
         assert time.monotonic() - started < 1.5
         assert [o.tag for o in outputs] == [ERRORS]
         assert outputs[0].value.message == (
@@ -134,7 +170,7 @@ def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> N
         assert outputs[0].value.error_type == "DeadlineExceeded"
         assert extraction_processes() == []  # killed, not left running
     started = time.monotonic()
-    fine = list(parser.process(RawDocument("fine.html", "html", normal)))
+    fine = bundle(parser, RawDocument("fine.html", "html", normal))
     assert time.monotonic() - started < 0.3  # a fresh extraction process, on time
     assert [a.title for a in fine] == ["Council approves city transport plan"]
     assert len(extraction_processes()) == 1  # the one that parsed it, idle

@@ -9,6 +9,7 @@ replacement starts in milliseconds, and no child is forked from a process that r
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -46,17 +47,20 @@ def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
 
 
 class CallWithDeadline:
-    """`call(argument, seconds)` runs `function(argument)` in a child process of its own
-    (started on first use) and returns its result or raises its exception; past the deadline
-    the child is killed and DeadlineExceeded raised. `function` must be importable by name."""
+    """`submit(argument)` starts `function(argument)` in a child process of its own (started
+    on first use), `result(seconds)` returns its result or raises its exception; past the
+    deadline the child is killed and DeadlineExceeded raised. `function` must be importable by
+    name."""
 
     def __init__(self, function: Callable[[Any], Any]) -> None:
         self.function = function
         self._process: Any = None
         self._connection: Connection | None = None
+        self._submitted_at = 0.0
 
     def __getstate__(self) -> dict[str, Any]:  # a running child does not travel with the DoFn
-        return {"function": self.function, "_process": None, "_connection": None}
+        return {"function": self.function, "_process": None, "_connection": None,
+                "_submitted_at": 0.0}
 
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
@@ -76,12 +80,20 @@ class CallWithDeadline:
             self.stop()
             raise RuntimeError(f"the process for {self.function.__name__} did not start")
 
-    def call(self, argument: Any, seconds: float) -> Any:
+    def submit(self, argument: Any) -> None:
+        """Starts `function(argument)` in the child and returns at once; `result` collects it.
+        One call at a time: collect a call's result before submitting the next."""
         if self._process is None or not self._process.is_alive():
             self.stop()
             self._start()
         self._connection.send(argument)
-        if not self._connection.poll(seconds):
+        self._submitted_at = time.monotonic()
+
+    def result(self, seconds: float) -> Any:
+        """The submitted call's result, or its exception raised here; the deadline counts
+        from `submit`, so time the caller spent on other work meanwhile counts too."""
+        waited = time.monotonic() - self._submitted_at
+        if not self._connection.poll(max(0.0, seconds - waited)):
             self.stop()
             raise DeadlineExceeded(f"took longer than {seconds:g} s; stopped")
         try:

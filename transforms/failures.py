@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,8 +124,12 @@ class StageDoFn(beam.DoFn):
     def process(self, element, *side_inputs):  # untyped: Beam would read the hints as types
         """Runs `handle` (with any side inputs); a failure becomes an errors row."""
         self._counter(metrics.seen_by(self.stage)).inc(self.records_in(element))
+        yield from self.guarded(element, lambda: self.handle(element, *side_inputs))
+
+    def guarded(self, element: Any, outputs: Callable[[], Iterable[Any]]) -> Iterator[Any]:
+        """What `outputs()` yields; if it fails, `element`'s errors row after what it yielded."""
         try:
-            yield from self.handle(element, *side_inputs)
+            yield from outputs()
         except Exception as exc:  # noqa: BLE001 - routed to errors/ and counted by kind
             yield self.error(element, exc)
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import apache_beam as beam
 import lxml.html
+from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms import metrics
 from transforms.deadline import CallWithDeadline, DeadlineExceeded
@@ -124,7 +126,11 @@ def parse_html_job(job: tuple[RawDocument, dict[str, Any]]) -> Article:
 class ParseDocument(StageDoFn):
     """Parses one document. HTML extraction runs in a child process with a deadline: a page
     that runs past it becomes an errors row, and its extraction is killed, so it uses no more
-    CPU and the pages after it are not slowed."""
+    CPU and the pages after it are not slowed.
+
+    Pages are pipelined: when a page is sent to the extraction process, the page sent before
+    it is collected, so the process extracts one page while this worker reads, cleans and
+    passes on the one before. A bundle's last page is collected when the bundle finishes."""
 
     stage = STAGE
 
@@ -132,27 +138,56 @@ class ParseDocument(StageDoFn):
         self.settings = settings
         self.extraction = CallWithDeadline(parse_html_job)
         self.records = metrics.counter(metrics.RECORDS)
+        self._in_flight: RawDocument | None = None
+
+    def start_bundle(self) -> None:
+        if self._in_flight is not None:  # a failed bundle left its page in the process
+            self.extraction.stop()
+            self._in_flight = None
 
     def teardown(self) -> None:
         self.extraction.stop()
 
-    def _parse_html_in_time(self, document: RawDocument) -> Article:
+    def process(self, document: RawDocument) -> Iterator[Any]:
+        self._counter(metrics.seen_by(self.stage)).inc()
+        self.records.inc()
+        if document.kind != "html":
+            yield from self.guarded(document, lambda: _with_text(parse_text(document)))
+            return
+        previous = list(self._collect())  # received before this page is sent ...
+        yield from self.guarded(document, lambda: self._submit(document))
+        yield from previous  # ... and passed on while the process extracts this one
+
+    def finish_bundle(self) -> Iterator[Any]:
+        for output in self._collect():
+            if isinstance(output, pvalue.TaggedOutput):
+                yield pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
+            else:
+                yield GlobalWindows.windowed_value(output)
+
+    def _submit(self, document: RawDocument) -> Iterator[Article]:
+        self.extraction.submit((document, self.settings.extract_options()))
+        self._in_flight = document
+        yield from ()
+
+    def _collect(self) -> Iterator[Any]:
+        """The page in flight's article (or errors row), if a page is in flight."""
+        document, self._in_flight = self._in_flight, None
+        if document is not None:
+            yield from self.guarded(document, lambda: _with_text(self._extracted()))
+
+    def _extracted(self) -> Article:
         try:
-            return self.extraction.call((document, self.settings.extract_options()),
-                                        self.settings.timeout_s)
+            return self.extraction.result(self.settings.timeout_s)
         except DeadlineExceeded:
             raise DeadlineExceeded(f"extraction took longer than limits.extraction_timeout_s="
                                    f"{self.settings.timeout_s:g} s") from None
 
-    def handle(self, document: RawDocument) -> Iterator[Article]:
-        self.records.inc()
-        if document.kind == "html":
-            article = self._parse_html_in_time(document)
-        else:
-            article = parse_text(document)
-        if not article.text.strip():
-            raise BadInput("no body text after the title")
-        yield article
+
+def _with_text(article: Article) -> Iterator[Article]:
+    if not article.text.strip():
+        raise BadInput("no body text after the title")
+    yield article
 
 
 class ParseArticles(beam.PTransform):
