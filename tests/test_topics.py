@@ -91,10 +91,12 @@ def test_no_text_gets_no_topics(labeller: LexiconTopics) -> None:
 
 
 def test_more_evidence_scores_higher(labeller: LexiconTopics) -> None:
-    short = topics_of(labeller, None, "The striker scored.").topics
-    long = topics_of(labeller, *TEXTS["sport"]).topics
-    assert short[0].topic == long[0].topic == "sport"
-    assert short[0].score < long[0].score
+    """In texts of about the same length, one keyword is weaker evidence than several."""
+    filler = " People walked along the river and talked quietly about the long afternoon." * 6
+    one = topics_of(labeller, None, "The striker scored." + filler).topics
+    several = topics_of(labeller, None, TEXTS["sport"][1] + filler).topics
+    assert one[0].topic == several[0].topic == "sport"
+    assert one[0].score < several[0].score
 
 
 def test_party_name_is_politics_not_labour(labeller: LexiconTopics) -> None:
@@ -153,3 +155,15 @@ def test_keyphrases_prefer_repeated_multiword_names() -> None:
 def test_unknown_backend_lists_valid_choices() -> None:
     with pytest.raises(ValueError, match="valid choices: lexicon_topics"):
         choose(TOPIC_BACKENDS, "zero_shot", "topics.backend")
+
+
+def test_common_words_that_share_a_keywords_start_are_no_evidence(
+        labeller: LexiconTopics) -> None:
+    """A `word*` keyword whose stem starts common unrelated words is spelled out, and a time of
+    day is no evidence ("PM" also stands for Prime Minister)."""
+    text = ("It is important to note that the general manager and a couple of European "
+            "electronic signs finally met near Churchill's old house in Crimea, calling it a "
+            "matching, forward-looking talk.")
+    assert [hit[1] for hit in labeller.lexicon.hits(tokens(text))] == []
+    assert topics_of(labeller, None, "The PM met the cabinet.").topics[0].topic == "politics"
+    assert topics_of(labeller, None, "Doors open at 12:19 PM and at 5 p.m.").topics == ()

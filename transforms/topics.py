@@ -4,6 +4,7 @@ with a score in [0, 1], plus the article's key phrases."""
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,6 +146,11 @@ class TopicSettings:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
 
 
+# A time of day ("5pm", "12:19 PM", "9 a.m."): datelines carry them, and "PM" is also the
+# abbreviation of Prime Minister, so they are taken out before keywords are looked up.
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*[ap]\.?\s?m\b\.?", re.I)
+
+
 def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
               settings: ScoringSettings) -> dict[str, float]:
     """Weighted keyword evidence per topic: a hit counts `title_weight` in the headline,
@@ -159,7 +165,8 @@ def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
              ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
     weights: dict[tuple[str, str], dict[tuple[int, int], float]] = defaultdict(dict)
     for part_index, (part, part_weight) in enumerate(parts):
-        for topic_id, keyword, keyword_weight, position in lexicon.hits(_tokens(part)):
+        words = _tokens(_TIME_OF_DAY.sub(" ", part))
+        for topic_id, keyword, keyword_weight, position in lexicon.hits(words):
             weight = part_weight * keyword_weight
             for target in (topic_id, lexicon.parent_of[topic_id]):
                 if target is not None:
