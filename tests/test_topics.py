@@ -167,3 +167,12 @@ def test_common_words_that_share_a_keywords_start_are_no_evidence(
     assert [hit[1] for hit in labeller.lexicon.hits(tokens(text))] == []
     assert topics_of(labeller, None, "The PM met the cabinet.").topics[0].topic == "politics"
     assert topics_of(labeller, None, "Doors open at 12:19 PM and at 5 p.m.").topics == ()
+
+
+def test_each_keyword_is_listed_once_per_topic(settings: RunSettings) -> None:
+    """A keyword listed twice under one topic is looked up twice for nothing."""
+    entries = [entry for top in settings.topics.lexicon.values()
+               for entry in (top, *(top.get("subtopics") or {}).values())]
+    for entry in entries:
+        words = [*entry["keywords"], *(entry.get("iptc_keywords") or [])]
+        assert sorted(w for w in set(words) if words.count(w) > 1) == [], entry["label"]
