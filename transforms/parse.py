@@ -165,10 +165,11 @@ class ParseDocument(StageDoFn):
             else:
                 yield GlobalWindows.windowed_value(output)
 
-    def _submit(self, document: RawDocument) -> Iterator[Article]:
+    def _submit(self, document: RawDocument) -> tuple[()]:
+        """Sends the page to the extraction process; its outcome comes from `_collect`."""
         self.extraction.submit((document, self.settings.extract_options()))
         self._in_flight = document
-        yield from ()
+        return ()
 
     def _collect(self) -> Iterator[Any]:
         """The page in flight's article (or errors row), if a page is in flight."""
