@@ -1,8 +1,12 @@
 """Builds the Beam graph (and returns it; running is the launcher's job).
 
-sources -> parse -> clean -> dedupe -> key phrases -> (entities -> resolve || topics ||
+sources -> parse -> clean -> key phrases -> entities -> dedupe -> (resolve || topics ||
 near copies) -> stories (which also reads the resolved entities and topics for its rows) ->
 write
+
+Key phrases and entities are found before duplicates are dropped: those steps run beside the
+page extraction process (see ParseDocument), which extracts pages ahead while they work, so
+the two models' time overlaps; dedupe keeps the mentions of the articles it keeps.
 
 Each branch writes its own datasets, linked by article_id; no join step holds every article
 to line its rows up (on the DirectRunner that would keep the whole run in memory).
@@ -37,15 +41,14 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         settings.clean)
-    # Key phrases are found before duplicates are dropped: that step runs beside the page
-    # extraction process (see ParseDocument), where its time is hidden.
     phrased_articles, keyphrase_errors = clean_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
-    unique_articles, dedupe_errors = phrased_articles | "DropDuplicates" >> DropDuplicates(
-        layout)
-    near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
-    article_mentions, entity_errors = unique_articles | "ExtractEntities" >> ExtractEntities(
+    recognised, entity_errors = phrased_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)
+    unique_articles, article_mentions, dedupe_errors = (
+        {"articles": phrased_articles, "entities": recognised}
+        | "DropDuplicates" >> DropDuplicates(layout))
+    near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
     resolved = article_mentions | "ResolveEntities" >> ResolveEntities(
         settings.entities.normalizer, layout)
     entity_mentions = resolved["mentions"]

@@ -8,7 +8,7 @@ import pytest
 from pipeline.config import RunSettings
 from transforms.entities import ENTITY_BACKENDS, SpacyEntities, resolve_in_article, trim_span
 from transforms.names import NameNormalizer, display_name, entity_id_for
-from transforms.records import Article, EntityMention
+from transforms.records import Article, ArticleEntities, text_digest
 from transforms.settings import choose
 
 
@@ -131,9 +131,10 @@ def test_mentions_have_exact_offsets(tagger: SpacyEntities) -> None:
     text = ("Hamas leader Ismail Haniyeh met Syrian President Bashar al-Assad in Damascus "
             "on Wednesday, the United Nations said.")
     article = Article(article_id="a1", source="s", kind="text", text=text, language="en")
-    outputs = list(tagger.process([article]))
-    mentions = outputs
-    assert all(m.article_id == "a1" for m in outputs)
+    [recognised] = tagger.process([article])
+    assert recognised.article_id == "a1" and recognised.text_digest == text_digest(text)
+    mentions = recognised.mentions
+    assert all(m.article_id == "a1" for m in mentions)
     found = {(m.text, m.label) for m in mentions}
     assert {("Ismail Haniyeh", "PERSON"), ("Damascus", "GPE")} <= found
     assert all(text[m.start:m.end] == m.text for m in mentions)
@@ -149,7 +150,9 @@ def test_too_long_text_goes_to_errors_and_the_batch_goes_on(tagger: SpacyEntitie
     outputs = list(tagger.process(articles))
     errors = [o.value for o in outputs if getattr(o, "tag", None) == "errors"]
     assert [(e.source, e.stage) for e in errors] == [("big.txt", "entities")]
-    assert any(o.text == "Paris" for o in outputs if isinstance(o, EntityMention))
+    [recognised] = [o for o in outputs if isinstance(o, ArticleEntities)]
+    assert recognised.article_id == "ok"
+    assert any(m.text == "Paris" for m in recognised.mentions)
 
 
 def test_unknown_backend_lists_valid_choices() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing.forkserver
 import shutil
 import time
@@ -100,14 +101,15 @@ def bundle(parser: ParseDocument, *documents: RawDocument) -> list[Any]:
     return outputs
 
 
-def test_pages_are_extracted_one_ahead_and_each_outcome_keeps_its_document(
+def test_pages_are_sent_ahead_and_each_outcome_keeps_its_document(
         settings: RunSettings) -> None:
-    """A page's article comes out when the next page goes to the extraction process (or when
-    the bundle ends); plain text is parsed at once; an errors row names its own page; a page
-    left in flight by a failed bundle is not mistaken for the next bundle's."""
+    """With one page ahead, a page's article comes out when the next page goes to the
+    extraction process (or when the bundle ends); plain text is parsed at once; an errors row
+    names its own page; pages left in flight by a failed bundle are not mistaken for the next
+    bundle's. With two ahead, the third page sent brings out the first."""
     page = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
     blank = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
-    parser = ParseDocument(settings.parse)
+    parser = ParseDocument(dataclasses.replace(settings.parse, pages_ahead=1))
     parser.start_bundle()
     assert list(parser.process(RawDocument("a.html", "html", page))) == []
     [text] = parser.process(RawDocument("t.txt", "text", "Headline\n\nBody text."))
@@ -123,6 +125,29 @@ def test_pages_are_extracted_one_ahead_and_each_outcome_keeps_its_document(
     outputs = bundle(parser, RawDocument("b.html", "html", page))
     assert [getattr(o, "source", None) for o in outputs] == ["b.html"]
     parser.teardown()
+
+    parser = ParseDocument(dataclasses.replace(settings.parse, pages_ahead=2))
+    parser.start_bundle()
+    sent = [RawDocument(f"{name}.html", "html", page) for name in "abcd"]
+    assert [list(parser.process(document)) for document in sent[:2]] == [[], []]
+    assert [a.source for a in parser.process(sent[2])] == ["a.html"]
+    assert [a.source for a in parser.process(sent[3])] == ["b.html"]
+    assert [w.value.source for w in parser.finish_bundle()] == ["c.html", "d.html"]
+    parser.teardown()
+
+
+def test_a_page_over_the_deadline_does_not_take_the_pages_behind_it_along(
+        settings: RunSettings) -> None:
+    normal = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
+    parser = ParseDocument(dataclasses.replace(settings.parse, timeout_s=0.3))
+    outputs = bundle(parser, RawDocument("one.html", "html", normal),
+                     RawDocument("heavy.html", "html", HEAVY),
+                     RawDocument("two.html", "html", normal))
+    parser.teardown()
+    assert [(getattr(o, "tag", None), getattr(o, "source", None)) for o in outputs] == [
+        (None, "one.html"), (ERRORS, None), (None, "two.html")]
+    assert outputs[1].value.source == "heavy.html"
+    assert outputs[1].value.error_type == "DeadlineExceeded"
 
 
 def test_page_without_article_goes_to_errors(settings: RunSettings) -> None:

@@ -1,6 +1,11 @@
-"""Calls with a deadline that cannot outlive it: the call runs in a child process, which is
-killed (and replaced on the next call) when it runs late, so a pathological input stops using
-CPU at its deadline instead of running on in an abandoned thread.
+"""Calls with a deadline that cannot outlive it: the calls run in a child process, which is
+killed (and replaced) when one runs late, so a pathological input stops using CPU at its
+deadline instead of running on in an abandoned thread.
+
+Several calls may be in flight: the child takes them in order, and a caller that sends work
+ahead keeps the child busy while it does other work itself. Each call's deadline counts from
+when the child could start it (sent, and the call before it done), so waiting in line does not
+count against it.
 
 Children are forked from a fork server that has the call's module imported already, so a
 replacement starts in milliseconds, and no child is forked from a process that runs threads
@@ -9,7 +14,10 @@ replacement starts in milliseconds, and no child is forked from a process that r
 from __future__ import annotations
 
 import multiprocessing
+import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -17,6 +25,7 @@ from typing import Any
 from transforms.failures import BadInput, raised_at
 
 STARTUP_TIMEOUT_S = 120.0
+_END = None  # what the child's queues carry when the parent has gone
 
 
 class DeadlineExceeded(BadInput):
@@ -27,95 +36,156 @@ class ChildDied(BadInput):
     """The child process died during the call (a crash in native code, the memory killer)."""
 
 
-def _serve(connection: Connection, function: Callable[[Any], Any]) -> None:
-    """The child's loop: call `function` on each argument received, send back the outcome."""
-    connection.send(("ready", None))
-    while True:
-        try:
-            argument = connection.recv()
-        except EOFError:  # the parent has gone
-            return
-        try:
-            outcome = ("ok", function(argument))
-        except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
-            exc.raised_at = raised_at(exc)  # the traceback does not cross processes
-            outcome = ("error", exc)
-        try:
-            connection.send(outcome)
-        except Exception as exc:  # noqa: BLE001 - an exception that cannot be pickled
-            connection.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+def _outcome(function: Callable[[Any], Any], argument: Any) -> tuple[str, Any, float]:
+    """(status, result or exception, when the call ended on the monotonic clock)."""
+    try:
+        outcome = ("ok", function(argument))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        exc.raised_at = raised_at(exc)  # the traceback does not cross processes
+        outcome = ("error", exc)
+    return (*outcome, time.monotonic())
+
+
+def _serve(inbox: Connection, outbox: Connection, function: Callable[[Any], Any]) -> None:
+    """The child's loop: call `function` on each argument received, in order, and send back the
+    outcomes. A thread receives the arguments as they come and another sends the outcomes, so
+    neither side ever waits for the other to read (a parent sending its next page and a child
+    sending a result could otherwise block each other)."""
+    arguments: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    outcomes: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def receive() -> None:
+        while True:
+            try:
+                arguments.put(inbox.recv())
+            except (EOFError, OSError):  # the parent has gone
+                arguments.put(_END)
+                return
+
+    def send() -> None:
+        while (outcome := outcomes.get()) is not _END:
+            try:
+                outbox.send(outcome)
+            except (BrokenPipeError, OSError):  # the parent has gone
+                return
+            except Exception as exc:  # noqa: BLE001 - an outcome that cannot be pickled
+                outbox.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"),
+                             outcome[2]))
+
+    outbox.send(("ready", None, time.monotonic()))
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    threading.Thread(target=receive, daemon=True).start()
+    while (argument := arguments.get()) is not _END:
+        outcomes.put(_outcome(function, argument))
+    outcomes.put(_END)
+    sender.join()
 
 
 class CallWithDeadline:
-    """`submit(argument)` starts `function(argument)` in a child process of its own (started
-    on first use), `result(seconds)` returns its result or raises its exception; past the
-    deadline the child is killed and DeadlineExceeded raised. `function` must be importable by
+    """`submit(argument)` sends `function(argument)` to a child process of its own (started on
+    first use) and returns at once; `result(seconds)` returns the oldest submitted call's result
+    or raises its exception. Past the deadline the child is killed and DeadlineExceeded raised;
+    the calls submitted after that one go to a new child. `function` must be importable by
     name."""
 
     def __init__(self, function: Callable[[Any], Any]) -> None:
         self.function = function
         self._process: Any = None
-        self._connection: Connection | None = None
-        self._submitted_at = 0.0
+        self._to_child: Connection | None = None
+        self._from_child: Connection | None = None
+        self._pending: deque[tuple[Any, float]] = deque()  # (argument, when it was sent)
+        self._child_free_at = 0.0  # when the child ended the last call collected
 
     def __getstate__(self) -> dict[str, Any]:  # a running child does not travel with the DoFn
-        return {"function": self.function, "_process": None, "_connection": None,
-                "_submitted_at": 0.0}
+        return {"function": self.function}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["function"])
+
+    @property
+    def in_flight(self) -> int:
+        """Calls submitted and not yet collected."""
+        return len(self._pending)
 
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([self.function.__module__])
-        self._connection, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, self.function),
+        inbox, self._to_child = context.Pipe(duplex=False)
+        self._from_child, outbox = context.Pipe(duplex=False)
+        self._process = context.Process(target=_serve, args=(inbox, outbox, self.function),
                                         daemon=True, name="newsbeam-deadline-call")
         self._process.start()
-        child_end.close()
-        # The first child waits for the fork server to import the call's module; the deadline
-        # counts from when the child is ready, not from then.
+        inbox.close()
+        outbox.close()
+        # The first child waits for the fork server to import the call's module; deadlines
+        # count from when the child is ready, not from then.
         try:
-            ready = self._connection.poll(STARTUP_TIMEOUT_S) and self._connection.recv()
+            ready = self._from_child.poll(STARTUP_TIMEOUT_S) and self._from_child.recv()
         except (EOFError, OSError):
             ready = None
         if not ready:
             self.stop()
             raise RuntimeError(f"the process for {self.function.__name__} did not start")
 
-    def submit(self, argument: Any) -> None:
-        """Starts `function(argument)` in the child and returns at once; `result` collects it.
-        One call at a time: collect a call's result before submitting the next."""
-        if self._process is None or not self._process.is_alive():
-            self.stop()
+    def _restart(self, start: bool = False) -> None:
+        """The child killed; a new one for the calls still waiting, if any (or if `start`)."""
+        waiting = [argument for argument, _ in self._pending]
+        self.stop()
+        if waiting or start:
             self._start()
-        self._connection.send(argument)
-        self._submitted_at = time.monotonic()
+            for argument in waiting:
+                self._send(argument)
+
+    def _send(self, argument: Any) -> None:
+        self._to_child.send(argument)
+        self._pending.append((argument, time.monotonic()))
+
+    def submit(self, argument: Any) -> None:
+        """Sends `function(argument)` to the child; `result` collects the outcomes in order."""
+        if self._process is None or not self._process.is_alive():
+            self._restart(start=True)
+        self._send(argument)
 
     def result(self, seconds: float) -> Any:
-        """The submitted call's result, or its exception raised here; the deadline counts
-        from `submit`, so time the caller spent on other work meanwhile counts too."""
-        waited = time.monotonic() - self._submitted_at
-        if not self._connection.poll(max(0.0, seconds - waited)):
-            self.stop()
+        """The oldest submitted call's result, or its exception raised here. Its deadline counts
+        from when the child could start it, so time the caller spent on other work meanwhile
+        counts too, and time the call waited behind earlier ones does not."""
+        if not self._pending:
+            raise RuntimeError("result() without a submitted call")
+        _, sent_at = self._pending[0]
+        started = max(sent_at, self._child_free_at)
+        if not self._from_child.poll(max(0.0, started + seconds - time.monotonic())):
+            self._pending.popleft()
+            self._restart()
             raise DeadlineExceeded(f"took longer than {seconds:g} s; stopped")
         try:
-            status, value = self._connection.recv()
+            status, value, self._child_free_at = self._from_child.recv()
         except (EOFError, OSError):
             self._process.join(timeout=1)
             code = self._process.exitcode
-            self.stop()
+            self._pending.popleft()
+            self._restart()
             raise ChildDied(f"the process died (exit code {code})") from None
         except Exception as exc:  # noqa: BLE001 - an outcome that cannot be unpickled here
+            self._pending.popleft()
             raise RuntimeError(f"the result could not be read: {exc}") from None
+        self._pending.popleft()
         if status == "error":
             raise value
         return value
 
     def stop(self) -> None:
-        """Kill the child, if any, and wait for it: nothing keeps running after this."""
+        """Kill the child, if any, and wait for it: nothing keeps running after this. Calls in
+        flight are dropped."""
         if self._process is not None:
             if self._process.is_alive():
                 self._process.kill()
             self._process.join()
             self._process.close()
-        if self._connection is not None:
-            self._connection.close()
-        self._process, self._connection = None, None
+        for connection in (self._to_child, self._from_child):
+            if connection is not None:
+                connection.close()
+        self._process = self._to_child = self._from_child = None
+        self._pending.clear()
+        self._child_free_at = 0.0

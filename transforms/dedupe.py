@@ -1,4 +1,5 @@
-"""Dedupe: one article per article_id, and none that the output already holds."""
+"""Dedupe: one article per article_id, and none that the output already holds; the entities
+recognised in the articles it keeps (they are recognised beside extraction, before dedupe)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import pvalue
 
 from transforms import metrics
-from transforms.failures import BadInput, StageDoFn, apply_stage
+from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn
 from transforms.history import WrittenIds, written_already
 from transforms.layout import OutputLayout
+from transforms.records import ArticleEntities, text_digest
 
 STAGE = "dedupe"
+MENTIONS = "mentions"
 
 
 class KeepFirstArticle(StageDoFn):
     """Of the articles sharing an id, keep the one from the first source (by name, so runs
     agree); the others become errors rows naming the one kept. Ids already in the output
-    are skipped and counted: re-running a schedule never duplicates a row."""
+    are skipped and counted: re-running a schedule never duplicates a row. The kept
+    article's mentions go to the MENTIONS output."""
 
     stage = STAGE
 
@@ -41,23 +46,34 @@ class KeepFirstArticle(StageDoFn):
             yield self.error(duplicate, BadInput(
                 f"same article_id {kept.article_id} as {kept.source}; kept that one"))
         yield kept
+        digest = text_digest(kept.text)
+        recognised: ArticleEntities | None = next(
+            (found for found in group["entities"] if found.text_digest == digest), None)
+        for mention in recognised.mentions if recognised else ():
+            yield pvalue.TaggedOutput(MENTIONS, mention)
 
 
 class DropDuplicates(beam.PTransform):
-    """Articles -> (Articles, errors): one per article_id, none the output holds already (looked
-    up in the output's id index for this run's ids only)."""
+    """{'articles': Articles, 'entities': ArticleEntities} -> (Articles, EntityMentions of
+    those articles, errors): one article per article_id, none the output holds already
+    (looked up in the output's id index for this run's ids only)."""
 
     def __init__(self, layout: OutputLayout) -> None:
         super().__init__()
         self.layout = layout
 
-    def expand(self, articles: beam.PCollection) -> tuple[Any, Any]:
-        keyed_articles = articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a))
+    def expand(self, inputs: dict[str, beam.PCollection]) -> tuple[Any, Any, Any]:
+        keyed_articles = inputs["articles"] | "KeyById" >> beam.Map(lambda a: (a.article_id, a))
         keyed = {
             "articles": keyed_articles,
+            "entities": inputs["entities"] | "KeyEntitiesById" >> beam.Map(
+                lambda found: (found.article_id, found)),
             "existing": (keyed_articles
                          | "CandidateIds" >> beam.Keys()
                          | "WrittenIds" >> WrittenIds(self.layout)),
         }
-        grouped = keyed | "GroupById" >> beam.CoGroupByKey()
-        return apply_stage(grouped, "KeepFirstArticle", KeepFirstArticle())
+        kept = (keyed
+                | "GroupById" >> beam.CoGroupByKey()
+                | "KeepFirstArticle" >> beam.ParDo(KeepFirstArticle()).with_outputs(
+                    ERRORS, MENTIONS, main=MAIN))
+        return kept[MAIN], kept[MENTIONS], kept[ERRORS]

@@ -16,7 +16,7 @@ from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
 from transforms.language import primary_language
 from transforms.names import PERSON, NameNormalizer, display_name, entity_id_for
-from transforms.records import Article, EntityMention
+from transforms.records import Article, ArticleEntities, EntityMention, text_digest
 from transforms.settings import ConfigError, check_at_least, choose
 
 STAGE = "entities"
@@ -199,15 +199,16 @@ class SpacyEntities(StageDoFn):
             yield from self._mentions(article, spans)
 
     def _mentions(self, article: Article, spans: list[tuple[int, int, str]]
-                  ) -> list[EntityMention]:
-        return resolve_in_article(article, spans, self.labels, self.normalizer)
+                  ) -> Iterator[ArticleEntities]:
+        yield ArticleEntities(article.article_id, text_digest(article.text), tuple(
+            resolve_in_article(article, spans, self.labels, self.normalizer)))
 
 
 ENTITY_BACKENDS: dict[str, type[StageDoFn]] = {"spacy_ner": SpacyEntities}
 
 
 class ExtractEntities(beam.PTransform):
-    """Articles -> (EntityMentions resolved within each article, errors)."""
+    """Articles -> (ArticleEntities: each article's mentions, resolved within it; errors)."""
 
     def __init__(self, settings: EntitySettings) -> None:
         super().__init__()

@@ -11,6 +11,7 @@ import apache_beam as beam
 from transforms import metrics
 from transforms.index import ARTICLE_IDS, LookupIndex
 from transforms.layout import OutputLayout
+from transforms.records import article_id_for
 
 
 class WrittenIds(beam.PTransform):
@@ -31,6 +32,24 @@ def written_already(group: dict[str, Any]) -> bool:
     """Whether an article_id group (CoGroupByKey'd with the written ids under "existing") is
     in the output already: re-running a schedule never duplicates a row."""
     return any(True for _ in group["existing"])
+
+
+class NotWritten(beam.PTransform):
+    """RawDocuments -> those whose article the output does not hold yet (by the id the
+    document will have; counted as skipped otherwise), so a feed read every few minutes
+    parses, recognises and fetches only its new entries."""
+
+    def __init__(self, layout: OutputLayout) -> None:
+        super().__init__()
+        self.layout = layout
+
+    def expand(self, documents: beam.PCollection) -> beam.PCollection:
+        keyed = documents | "KeyById" >> beam.Map(lambda d: (article_id_for(d, d.url), d))
+        return ({"documents": keyed,
+                 "existing": keyed | "Ids" >> beam.Keys() | "WrittenIds" >> WrittenIds(
+                     self.layout)}
+                | "GroupById" >> beam.CoGroupByKey()
+                | "SkipWritten" >> beam.ParDo(SkipWritten("documents")))
 
 
 class SkipWritten(beam.DoFn):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from transforms.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.failures import BadInput, StageDoFn, apply_stage
 from transforms.language import detect_language
 from transforms.records import Article, RawDocument, article_id_for, utc_datetime
-from transforms.settings import check_above
+from transforms.settings import check_above, check_at_least
 from transforms.text import PARAGRAPH_BREAK, text_paragraphs
 
 STAGE = "parse"
@@ -30,9 +31,11 @@ _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcapt
 
 @dataclass(frozen=True)
 class ParseSettings:
-    """Config `extraction.*` (trafilatura's options) and `limits.extraction_timeout_s`."""
+    """Config `extraction.*` (trafilatura's options), `limits.extraction_timeout_s` and
+    `limits.extraction_pages_ahead`."""
 
     timeout_s: float = 10.0
+    pages_ahead: int = 16
     favor_precision: bool = True
     favor_recall: bool = False
     include_comments: bool = False
@@ -40,6 +43,7 @@ class ParseSettings:
 
     def __post_init__(self) -> None:
         check_above("limits.extraction_timeout_s", self.timeout_s, 0)
+        check_at_least("limits.extraction_pages_ahead", self.pages_ahead, 0)
 
     def extract_options(self) -> dict[str, bool]:
         """The keyword arguments for trafilatura.bare_extraction."""
@@ -128,9 +132,10 @@ class ParseDocument(StageDoFn):
     that runs past it becomes an errors row, and its extraction is killed, so it uses no more
     CPU and the pages after it are not slowed.
 
-    Pages are pipelined: when a page is sent to the extraction process, the page sent before
-    it is collected, so the process extracts one page while this worker reads, cleans and
-    passes on the one before. A bundle's last page is collected when the bundle finishes."""
+    Pages are sent ahead: up to `pages_ahead` pages wait in the extraction process, and a
+    page's outcome is passed on when one more is sent (or when the bundle finishes), so the
+    process extracts pages while this worker cleans earlier ones and the steps fused after it
+    (entities in batches) run."""
 
     stage = STAGE
 
@@ -138,12 +143,12 @@ class ParseDocument(StageDoFn):
         self.settings = settings
         self.extraction = CallWithDeadline(parse_html_job)
         self.records = metrics.counter(metrics.RECORDS)
-        self._in_flight: RawDocument | None = None
+        self._in_flight: deque[RawDocument] = deque()
 
     def start_bundle(self) -> None:
-        if self._in_flight is not None:  # a failed bundle left its page in the process
+        if self._in_flight:  # a failed bundle left its pages in the process
             self.extraction.stop()
-            self._in_flight = None
+            self._in_flight.clear()
 
     def teardown(self) -> None:
         self.extraction.stop()
@@ -154,28 +159,29 @@ class ParseDocument(StageDoFn):
         if document.kind != "html":
             yield from self.guarded(document, lambda: _with_text(parse_text(document)))
             return
-        previous = list(self._collect())  # received before this page is sent ...
         yield from self.guarded(document, lambda: self._submit(document))
-        yield from previous  # ... and passed on while the process extracts this one
+        while len(self._in_flight) > self.settings.pages_ahead:
+            yield from self._collect()
 
     def finish_bundle(self) -> Iterator[Any]:
-        for output in self._collect():
-            if isinstance(output, pvalue.TaggedOutput):
-                yield pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
-            else:
-                yield GlobalWindows.windowed_value(output)
+        while self._in_flight:
+            for output in self._collect():
+                if isinstance(output, pvalue.TaggedOutput):
+                    yield pvalue.TaggedOutput(output.tag,
+                                              GlobalWindows.windowed_value(output.value))
+                else:
+                    yield GlobalWindows.windowed_value(output)
 
     def _submit(self, document: RawDocument) -> tuple[()]:
         """Sends the page to the extraction process; its outcome comes from `_collect`."""
         self.extraction.submit((document, self.settings.extract_options()))
-        self._in_flight = document
+        self._in_flight.append(document)
         return ()
 
     def _collect(self) -> Iterator[Any]:
-        """The page in flight's article (or errors row), if a page is in flight."""
-        document, self._in_flight = self._in_flight, None
-        if document is not None:
-            yield from self.guarded(document, lambda: _with_text(self._extracted()))
+        """The oldest page in flight's article (or errors row)."""
+        document = self._in_flight.popleft()
+        yield from self.guarded(document, lambda: _with_text(self._extracted()))
 
     def _extracted(self) -> Article:
         try:

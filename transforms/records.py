@@ -62,6 +62,20 @@ class EntityMention:
 
 
 @dataclass(frozen=True)
+class ArticleEntities:
+    """An article's mentions as recognised (before dedupe keeps one article per id): the text
+    they were found in is named by its digest, since two articles may share an id."""
+
+    article_id: str
+    text_digest: str
+    mentions: tuple[EntityMention, ...]
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
 class TopicScore:
     article_id: str
     topic_id: str

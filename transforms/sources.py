@@ -30,10 +30,10 @@ from transforms.fetch import (
     fetch_robots,
     origin_of,
 )
-from transforms.history import SkipWritten, WrittenIds
+from transforms.history import NotWritten
 from transforms.index import FEED_STATE, LookupIndex
 from transforms.layout import OutputLayout
-from transforms.records import RawDocument, article_id_for, utc_datetime
+from transforms.records import RawDocument, utc_datetime
 from transforms.settings import ConfigError
 
 STAGE = "sources"
@@ -398,16 +398,7 @@ class ReadSources(beam.PTransform):
             | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.layout.run_time), state)
             .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
-        keyed_entries = feeds.needs_page | "KeyEntryById" >> beam.Map(
-            lambda e: (article_id_for(e, e.url), e))
-        new_entries = (
-            {"entries": keyed_entries,
-             "existing": (keyed_entries
-                          | "EntryIds" >> beam.Keys()
-                          | "WrittenEntryIds" >> WrittenIds(self.layout))}
-            | "GroupEntriesById" >> beam.CoGroupByKey()
-            | "NotWrittenYet" >> beam.ParDo(SkipWritten("entries"))
-        )
+        new_entries = feeds.needs_page | "NewEntriesToFetch" >> NotWritten(self.layout)
         robots: Any = {}
         robot_errors = []
         if http.respect_robots:
@@ -425,5 +416,6 @@ class ReadSources(beam.PTransform):
             "FetchPages", FetchPages(http), robots)
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
-        return ({"feed_entries": feeds[MAIN], "pages": pages},
+        new_feed_entries = feeds[MAIN] | "NewFeedEntries" >> NotWritten(self.layout)
+        return ({"feed_entries": new_feed_entries, "pages": pages},
                 [feeds[ERRORS], page_errors, *robot_errors], feeds.feed_state)
