@@ -311,3 +311,37 @@ def test_scheduled_feed_runs_add_each_article_once(tmp_path: Path) -> None:
     # robots.txt once per site per run (runs 1 and 3; run 2's feed was unchanged), though the
     # site's pages are fetched in per_host_concurrency=2 groups
     assert server.hits["/robots.txt"] == 2
+
+
+def test_feed_entries_already_written_are_not_parsed_again(tmp_path: Path) -> None:
+    """A feed read again with one new entry: the entries already in the output are skipped
+    before parsing (the first one's text is now a picture alone, which parsing would have
+    made an errors row), and only the new one is written."""
+
+    def item(slug: str, body: str) -> str:
+        return (f"<item><title>{slug.title()} report</title>"
+                f"<link>https://news.example.org/{slug}</link>"
+                f"<description>{body}</description></item>")
+
+    feed = {"items": [item("harbour", "The harbour reopened on Monday after the storm."),
+                      item("bridge", "The new bridge opened to traffic on Tuesday.")]}
+
+    def rss(_headers: dict, _hit: int) -> tuple:
+        body = f"<rss version='2.0'><channel><title>T</title>{''.join(feed['items'])}"
+        return 200, {"Content-Type": "application/rss+xml"}, f"{body}</channel></rss>".encode()
+
+    output, config = tmp_path / "out", tmp_path / "summaries.yaml"
+    with serve({"/feed.xml": rss}) as server:
+        config.write_text(
+            f"inputs: []\nfeeds: [{{url: '{server.base}/feed.xml', fetch_pages: false}}]\n")
+        args = ["--config", str(config), "--allow-private-hosts", "--output", str(output)]
+        first = run_cli(*args)
+        feed["items"] = [item("harbour", "&lt;p&gt;&lt;img src='harbour.jpg'&gt;&lt;/p&gt;"),
+                         feed["items"][1],
+                         item("tunnel", "Work on the tunnel began on Wednesday.")]
+        second = run_cli(*args)
+    assert "articles written 2, already in output 0" in first.stdout, first.stdout
+    assert ("articles written 1, already in output 2, errors by stage: none"
+            in second.stdout), second.stdout
+    assert sorted(a["url"].rsplit("/", 1)[1] for a in read_dataset(output, "articles")) == [
+        "bridge", "harbour", "tunnel"]

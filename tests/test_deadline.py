@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from transforms.deadline import CallWithDeadline, DeadlineExceeded
+
+
+@pytest.fixture(autouse=True, scope="module")
+def own_fork_server() -> Iterator[None]:
+    """These calls' fork server preloads `time`; stopped afterwards, so the parser's tests get
+    one that preloads the parser (a process has one fork server, its preload set at start)."""
+    yield
+    multiprocessing.forkserver._forkserver._stop()
 
 
 def test_calls_waiting_in_line_are_timed_from_when_they_could_start() -> None:

@@ -23,7 +23,8 @@ class KeepFirstArticle(StageDoFn):
     """Of the articles sharing an id, keep the one from the first source (by name, so runs
     agree); the others become errors rows naming the one kept. Ids already in the output
     are skipped and counted: re-running a schedule never duplicates a row. The kept
-    article's mentions go to the MENTIONS output."""
+    article's mentions go to the MENTIONS output (an article in a language without an NER
+    model is counted)."""
 
     stage = STAGE
 
@@ -49,6 +50,8 @@ class KeepFirstArticle(StageDoFn):
         digest = text_digest(kept.text)
         recognised: ArticleEntities | None = next(
             (found for found in group["entities"] if found.text_digest == digest), None)
+        if recognised and recognised.no_model_for:
+            self._counter(metrics.no_entities_for(recognised.no_model_for)).inc()
         for mention in recognised.mentions if recognised else ():
             yield pvalue.TaggedOutput(MENTIONS, mention)
 

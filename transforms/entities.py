@@ -12,7 +12,6 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms import metrics
 from transforms.failures import BadInput, StageDoFn, apply_stage
 from transforms.language import primary_language
 from transforms.names import PERSON, NameNormalizer, display_name, entity_id_for
@@ -133,7 +132,7 @@ class SpacyEntities(StageDoFn):
     """spaCy NER with the model of each article's language: the first configured model loads
     in setup(), others when an article of theirs arrives, once per worker; batches go through
     nlp.pipe with every component NER does not need disabled. An article in a language with
-    no model gets no entities (counted)."""
+    no model gets no entities (its ArticleEntities names the language, for the count)."""
 
     stage = STAGE
 
@@ -168,7 +167,9 @@ class SpacyEntities(StageDoFn):
         for language, articles in sorted(by_language.items()):
             nlp = self._nlp(language)
             if nlp is None:
-                self._counter(metrics.no_entities_for(language)).inc(len(articles))
+                for article in articles:
+                    yield ArticleEntities(article.article_id, text_digest(article.text), (),
+                                          no_model_for=language)
                 continue
             yield from self._recognize(nlp, articles)
 

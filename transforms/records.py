@@ -64,11 +64,14 @@ class EntityMention:
 @dataclass(frozen=True)
 class ArticleEntities:
     """An article's mentions as recognised (before dedupe keeps one article per id): the text
-    they were found in is named by its digest, since two articles may share an id."""
+    they were found in is named by its digest, since two articles may share an id. An article
+    in a language without a model has none, and names that language (dedupe counts it for
+    the articles it keeps)."""
 
     article_id: str
     text_digest: str
     mentions: tuple[EntityMention, ...]
+    no_model_for: str | None = None
 
 
 def text_digest(text: str) -> str:
