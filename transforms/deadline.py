@@ -108,6 +108,10 @@ class CallWithDeadline:
         """Calls submitted and not yet collected."""
         return len(self._pending)
 
+    def oldest(self) -> Any:
+        """The argument of the call `result` collects next."""
+        return self._pending[0][0]
+
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([self.function.__module__])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -143,12 +142,10 @@ class ParseDocument(StageDoFn):
         self.settings = settings
         self.extraction = CallWithDeadline(parse_html_job)
         self.records = metrics.counter(metrics.RECORDS)
-        self._in_flight: deque[RawDocument] = deque()
 
     def start_bundle(self) -> None:
-        if self._in_flight:  # a failed bundle left its pages in the process
+        if self.extraction.in_flight:  # a failed bundle left its pages in the process
             self.extraction.stop()
-            self._in_flight.clear()
 
     def teardown(self) -> None:
         self.extraction.stop()
@@ -160,11 +157,11 @@ class ParseDocument(StageDoFn):
             yield from self.guarded(document, lambda: _with_text(parse_text(document)))
             return
         yield from self.guarded(document, lambda: self._submit(document))
-        while len(self._in_flight) > self.settings.pages_ahead:
+        while self.extraction.in_flight > self.settings.pages_ahead:
             yield from self._collect()
 
     def finish_bundle(self) -> Iterator[Any]:
-        while self._in_flight:
+        while self.extraction.in_flight:
             for output in self._collect():
                 if isinstance(output, pvalue.TaggedOutput):
                     yield pvalue.TaggedOutput(output.tag,
@@ -175,12 +172,11 @@ class ParseDocument(StageDoFn):
     def _submit(self, document: RawDocument) -> tuple[()]:
         """Sends the page to the extraction process; its outcome comes from `_collect`."""
         self.extraction.submit((document, self.settings.extract_options()))
-        self._in_flight.append(document)
         return ()
 
     def _collect(self) -> Iterator[Any]:
         """The oldest page in flight's article (or errors row)."""
-        document = self._in_flight.popleft()
+        document, _ = self.extraction.oldest()
         yield from self.guarded(document, lambda: _with_text(self._extracted()))
 
     def _extracted(self) -> Article:
