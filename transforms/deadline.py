@@ -25,7 +25,7 @@ from typing import Any
 from transforms.failures import BadInput, raised_at
 
 STARTUP_TIMEOUT_S = 120.0
-_END = None  # what the child's queues carry when the parent has gone
+_END: Any = object()  # what the child's own queues carry when the parent has gone
 
 
 class DeadlineExceeded(BadInput):
