@@ -11,7 +11,7 @@ from apache_beam import pvalue
 
 from transforms import metrics
 from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn
-from transforms.history import WrittenIds, written_already
+from transforms.history import GroupWithWrittenIds, written_already
 from transforms.layout import OutputLayout
 from transforms.records import ArticleEntities, text_digest
 
@@ -66,17 +66,13 @@ class DropDuplicates(beam.PTransform):
         self.layout = layout
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> tuple[Any, Any, Any]:
-        keyed_articles = inputs["articles"] | "KeyById" >> beam.Map(lambda a: (a.article_id, a))
         keyed = {
-            "articles": keyed_articles,
+            "articles": inputs["articles"] | "KeyById" >> beam.Map(lambda a: (a.article_id, a)),
             "entities": inputs["entities"] | "KeyEntitiesById" >> beam.Map(
                 lambda found: (found.article_id, found)),
-            "existing": (keyed_articles
-                         | "CandidateIds" >> beam.Keys()
-                         | "WrittenIds" >> WrittenIds(self.layout)),
         }
         kept = (keyed
-                | "GroupById" >> beam.CoGroupByKey()
+                | "WithWrittenIds" >> GroupWithWrittenIds(self.layout)
                 | "KeepFirstArticle" >> beam.ParDo(KeepFirstArticle()).with_outputs(
                     ERRORS, MENTIONS, main=MAIN))
         return kept[MAIN], kept[MENTIONS], kept[ERRORS]

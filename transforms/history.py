@@ -34,6 +34,20 @@ def written_already(group: dict[str, Any]) -> bool:
     return any(True for _ in group["existing"])
 
 
+class GroupWithWrittenIds(beam.PTransform):
+    """{name: (article_id, record) PCollections} -> (article_id, {name: records, "existing":
+    the id if the output holds it already}); the ids are looked up from the first input's."""
+
+    def __init__(self, layout: OutputLayout) -> None:
+        super().__init__()
+        self.layout = layout
+
+    def expand(self, keyed: dict[str, beam.PCollection]) -> beam.PCollection:
+        first = next(iter(keyed.values()))
+        existing = first | "Ids" >> beam.Keys() | "WrittenIds" >> WrittenIds(self.layout)
+        return {**keyed, "existing": existing} | "GroupById" >> beam.CoGroupByKey()
+
+
 class NotWritten(beam.PTransform):
     """RawDocuments -> those whose article the output does not hold yet (by the id the
     document will have; counted as skipped otherwise), so a feed read every few minutes
@@ -45,10 +59,8 @@ class NotWritten(beam.PTransform):
 
     def expand(self, documents: beam.PCollection) -> beam.PCollection:
         keyed = documents | "KeyById" >> beam.Map(lambda d: (article_id_for(d, d.url), d))
-        return ({"documents": keyed,
-                 "existing": keyed | "Ids" >> beam.Keys() | "WrittenIds" >> WrittenIds(
-                     self.layout)}
-                | "GroupById" >> beam.CoGroupByKey()
+        return ({"documents": keyed}
+                | "WithWrittenIds" >> GroupWithWrittenIds(self.layout)
                 | "SkipWritten" >> beam.ParDo(SkipWritten("documents")))
 
 
