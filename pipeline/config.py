@@ -22,7 +22,7 @@ from transforms.parse import ParseSettings
 from transforms.settings import ConfigError, check_at_least
 from transforms.sources import FeedSettings, SourceSettings
 from transforms.stories import StorySettings
-from transforms.topics import ScoringSettings, TopicSettings
+from transforms.topics import ScoringSettings, TopicSettings, VectorSettings
 
 __all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
@@ -180,7 +180,8 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
             lexicon=topics["lexicon"], backend=topics["backend"],
             languages=tuple(topics["languages"]),
             scoring=ScoringSettings(min_score=topics["min_score"],
-                                    max_topics=topics["max_topics"], **topics["scoring"])),
+                                    max_topics=topics["max_topics"], **topics["scoring"]),
+            vectors=VectorSettings(**topics["vectors"])),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
         lease=LeaseSettings(**config["lease"]),

@@ -19,18 +19,14 @@ the stories touched."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import heapq
-import importlib.util
 import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,9 +43,10 @@ from transforms.index import (
 )
 from transforms.language import primary_language
 from transforms.layout import OutputLayout
+from transforms.rarity import rarity, word_lists
 from transforms.records import Article
 from transforms.settings import check_between, check_fields
-from transforms.text import TOKEN, WORD
+from transforms.text import TOKEN
 
 _YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -84,59 +81,6 @@ class StorySettings:
     @property
     def window(self) -> timedelta:
         return timedelta(days=self.window_days)
-
-
-# Words rarer than this Zipf frequency (3 in a billion words) count as never seen: the word
-# lists are kept small enough (about 50,000 words a language, not 300,000) for a worker to
-# hold every language it meets.
-MIN_ZIPF = 2.5
-# wordfreq needs extra word segmenters (MeCab, jieba) for these; their text has no spaces to
-# split words at either, so their articles are stories of their own.
-_UNSEGMENTED = frozenset({"ja", "ko", "zh"})
-
-
-@cache
-def _word_lists() -> dict[str, Path]:
-    """{language: its wordfreq word list file}: the large list where there is one, else the
-    small. The files are read directly (wordfreq's own loaders cache every full list, and
-    importing wordfreq pulls in text-repair and language-code packages a worker never needs
-    here)."""
-    spec = importlib.util.find_spec("wordfreq")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("wordfreq is not installed (a newsbeam dependency)")
-    data = Path(spec.submodule_search_locations[0]) / "data"
-    lists = {}
-    for size in ("small", "large"):
-        for path in sorted(data.glob(f"{size}_*.msgpack.gz")):
-            language = path.name.split(".")[0].split("_", 1)[1]
-            if language not in _UNSEGMENTED:
-                lists[language] = path
-    return lists
-
-
-@cache
-def _rarities(language: str) -> dict[str, float]:
-    """{word: rarity} of the words of a language's list at least MIN_ZIPF frequent, read once
-    per worker. A list file is gzipped msgpack: a header, then groups of words, the n-th group
-    n centibels below a frequency of 1, so a word's rarity (9 - Zipf) is n / 100."""
-    import msgpack
-
-    with gzip.open(_word_lists()[language], "rb") as packed:
-        header, *groups = msgpack.load(packed, raw=False)
-    if header.get("format") != "cB":
-        raise ValueError(f"unexpected word list format in {_word_lists()[language]}: {header}")
-    most = round((9 - MIN_ZIPF) * 100)
-    return {word: index / 100 for index, words in enumerate(groups[:most + 1]) for word in words}
-
-
-@lru_cache(maxsize=1_000_000)
-def rarity(word: str, language: str, number_rarity: float) -> float:
-    """How rare a case-folded word is in general language: 9 minus its Zipf frequency (log10
-    of its count per billion words), 0 for the commonest words, 9 for words never seen;
-    `number_rarity` for numbers; a word with an apostrophe or a hyphen: its rarest part."""
-    rarities = _rarities(language)
-    return max(number_rarity if part.isdigit() else rarities.get(part, 9.0)
-               for part in WORD.findall(word))
 
 
 @dataclass(frozen=True)
@@ -187,7 +131,7 @@ def profile_of(article: Article, settings: StorySettings, ingested_at: datetime)
     empty = Profile(article.article_id, article.published_at or ingested_at, (), (),
                     article.title, outlet_of(article))
     language = primary_language(article.language)
-    if language not in _word_lists():
+    if language not in word_lists():
         return empty
     words = TOKEN.findall(f"{article.title or ''}\n{article.text}")
     folded = [word.casefold() for word in words]

