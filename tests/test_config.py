@@ -35,6 +35,17 @@ def test_user_file_overrides_only_its_keys(tmp_path: Path) -> None:
     assert "patterns" in config["boilerplate"]  # default data file still found
 
 
+def test_word_vectors_can_be_turned_off_with_null(tmp_path: Path) -> None:
+    user = tmp_path / "keywords_only.yaml"
+    user.write_text("topics: {vectors: {package: null}}\n", encoding="utf-8")
+    settings = run_settings(load_config(str(user)))
+    assert settings.topics.vectors.package is None
+    assert settings.topics.vectors.weight == 1.0  # the other keys keep their defaults
+    with pytest.raises(ConfigError, match="'output' must be str, got NoneType"):
+        (tmp_path / "null_output.yaml").write_text("output: null\n", encoding="utf-8")
+        load_config(str(tmp_path / "null_output.yaml"))
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("outptu: x\n", "unknown config key 'outptu'; valid keys here: allow_private_hosts"),
     ("entities: {batch_size: many}\n", "'entities.batch_size' must be int, got str"),

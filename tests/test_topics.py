@@ -125,6 +125,8 @@ def test_a_text_near_no_topic_gets_none_from_its_vectors(labeller: LexiconTopics
 def test_word_vectors_package_missing_says_what_to_do(settings: RunSettings) -> None:
     with pytest.raises(ConfigError, match="topics.vectors.package.*not installed.*null"):
         keywords_only(settings, package="no_such_vectors_package")
+    with pytest.raises(ConfigError, match="wordfreq has no word frequencies"):
+        replace(settings.topics, languages=("xx",))
     with pytest.raises(ConfigError, match="topics.vectors.min_cosine"):
         VectorSettings(min_cosine=2.0)
 

