@@ -115,9 +115,9 @@ def test_a_text_near_no_topic_gets_none_from_its_vectors(labeller: LexiconTopics
     """No keyword, and no centroid at min_cosine: no topic (not the least far one)."""
     centroids = labeller.centroids
     assert centroids is not None
-    assert centroids.nearness([("Lorem ipsum dolor sit amet.", 1.0)]) == {}
-    assert centroids.nearness([("", 1.0)]) == {}
-    near = centroids.nearness([("The striker scored twice in the derby.", 1.0)])
+    assert centroids.nearness([(tokens("Lorem ipsum dolor sit amet."), 1.0)]) == {}
+    assert centroids.nearness([([], 1.0)]) == {}
+    near = centroids.nearness([(tokens("The striker scored twice in the derby."), 1.0)])
     assert max(near, key=near.get) == "medtop:15000000"
     assert sum(near.values()) == pytest.approx(1.0)
 

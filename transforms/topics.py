@@ -151,6 +151,10 @@ class VectorSettings:
                      at_least={"vocabulary": 1, "weight": 0})
         check_between("topics.vectors.min_cosine", self.min_cosine, -1.0, 1.0)
 
+    @property
+    def enabled(self) -> bool:
+        return self.package is not None and self.weight > 0
+
 
 @dataclass(frozen=True)
 class TopicSettings:
@@ -165,7 +169,7 @@ class TopicSettings:
 
     def __post_init__(self) -> None:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
-        if self.vectors.package is not None and self.vectors.weight > 0:
+        if self.vectors.enabled:
             vector_files(self.vectors.package, self.vector_language)
 
     @property
@@ -184,9 +188,7 @@ class TopicCentroids:
     codes: tuple[str, ...]
     matrix: np.ndarray  # (topics, dimensions), unit rows
     vectors: WordVectors
-    weight: float
-    temperature: float
-    min_cosine: float
+    settings: VectorSettings
 
     @classmethod
     def from_lexicon(cls, lexicon: dict[str, Any], vectors: WordVectors,
@@ -206,17 +208,17 @@ class TopicCentroids:
                 centroid = np.mean(found, axis=0)
                 codes.append(code)
                 rows.append(centroid / np.linalg.norm(centroid))
-        return cls(tuple(codes), np.array(rows, dtype=np.float32), vectors, settings.weight,
-                   settings.temperature, settings.min_cosine)
+        return cls(tuple(codes), np.array(rows, dtype=np.float32), vectors, settings)
 
-    def nearness(self, parts: list[tuple[str, float]]) -> dict[str, float]:
-        """{topic: its softmax share of the cosines between the text and each centroid};
-        empty when the text is near no centroid (not even `min_cosine`: its words name no
-        subject the lexicon knows, or none has a vector)."""
-        cosines = self.matrix @ self.vectors.of_text(parts)
-        if cosines.max() < self.min_cosine:
+    def nearness(self, parts: list[tuple[list[str], float]]) -> dict[str, float]:
+        """{topic: its softmax share of the cosines between the text (its parts' tokens, each
+        part counting so many times) and each centroid}; empty when the text is near no
+        centroid (not even `min_cosine`: its words name no subject the lexicon knows, or none
+        has a vector)."""
+        cosines = self.matrix @ self.vectors.of_parts(parts)
+        if cosines.max() < self.settings.min_cosine:
             return {}
-        shares = np.exp((cosines - cosines.max()) / self.temperature)
+        shares = np.exp((cosines - cosines.max()) / self.settings.temperature)
         return dict(zip(self.codes, (shares / shares.sum()).tolist(), strict=True))
 
 
@@ -241,8 +243,7 @@ def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
              ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
     weights: dict[tuple[str, str], dict[tuple[int, int], float]] = defaultdict(dict)
     for part_index, (part, part_weight) in enumerate(parts):
-        words = _tokens(part)
-        for topic_id, keyword, keyword_weight, position in lexicon.hits(words):
+        for topic_id, keyword, keyword_weight, position in lexicon.hits(_tokens(part)):
             weight = part_weight * keyword_weight
             for target in (topic_id, lexicon.parent_of[topic_id]):
                 if target is not None:
@@ -286,14 +287,15 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
         return []
     title, text = _TIME_OF_DAY.sub(" ", title or ""), _TIME_OF_DAY.sub(" ", text)
     evidence = _evidence(lexicon, title, text, settings)
-    words = len(_tokens(f"{title or ''} {text}"))
+    title_words, text_words = _tokens(title), _tokens(text)
+    words = len(title_words) + len(text_words)
     scale = settings.evidence_scale * min(1.0, words / settings.evidence_scale_words)
     top = [t for t in lexicon.topics if t.parent_id is None]
     keyword_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top}, scale)
     scores = keyword_scores
-    if centroids is not None and centroids.weight > 0:
-        near = centroids.nearness([(title, settings.title_weight), (text, 1.0)])
-        scores = _combined(keyword_scores, near, centroids.weight)
+    if centroids is not None and centroids.settings.enabled:
+        near = centroids.nearness([(title_words, settings.title_weight), (text_words, 1.0)])
+        scores = _combined(keyword_scores, near, centroids.settings.weight)
     chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
                     key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
     result = []
@@ -335,7 +337,7 @@ class LexiconTopics(StageDoFn):
     def setup(self) -> None:
         """Loads the word vectors (written for the lexicon's first language) once per worker."""
         vectors = self.vector_settings
-        if vectors.package is not None and vectors.weight > 0:
+        if vectors.enabled:
             words = WordVectors.from_package(vectors.package, vectors.vocabulary,
                                              self.vector_language, vectors.smoothing)
             self.centroids = TopicCentroids.from_lexicon(self.lexicon_config, words, vectors)

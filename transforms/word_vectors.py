@@ -15,7 +15,6 @@ import numpy as np
 
 from transforms.rarity import rarity, word_lists
 from transforms.settings import ConfigError
-from transforms.text import tokens
 
 # A number's rarity: numbers name no subject, so they weigh as little as common words.
 _NUMBER_RARITY = 0.0
@@ -87,11 +86,10 @@ class WordVectors:
         norm = float(np.linalg.norm(summed))
         return summed / norm if norm > 0 else summed
 
-    def of_text(self, parts: Iterable[tuple[str, float]]) -> np.ndarray:
-        """The vector of a text given as (part, how many times it counts): a headline may
-        count three times its body's words."""
+    def of_parts(self, parts: Iterable[tuple[list[str], float]]) -> np.ndarray:
+        """The vector of a text given as (a part's tokens, how many times it counts): a
+        headline may count three times its body's words."""
         words: list[str] = []
         for part, repeat in parts:
-            folded = [t.casefold() for t in tokens(part)]
-            words += folded * max(1, round(repeat))
+            words += [token.casefold() for token in part] * max(1, round(repeat))
         return self.of_words(words)
