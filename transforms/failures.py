@@ -123,8 +123,12 @@ class StageDoFn(beam.DoFn):
 
     def process(self, element, *side_inputs):  # untyped: Beam would read the hints as types
         """Runs `handle` (with any side inputs); a failure becomes an errors row."""
-        self._counter(metrics.seen_by(self.stage)).inc(self.records_in(element))
+        self.count_seen(element)
         yield from self.guarded(element, lambda: self.handle(element, *side_inputs))
+
+    def count_seen(self, element: Any) -> None:
+        """Counts the records an element holds as seen by the stage (the failure limit's base)."""
+        self._counter(metrics.seen_by(self.stage)).inc(self.records_in(element))
 
     def guarded(self, element: Any, outputs: Callable[[], Iterable[Any]]) -> Iterator[Any]:
         """What `outputs()` yields; if it fails, `element`'s errors row after what it yielded."""

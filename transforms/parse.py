@@ -151,7 +151,7 @@ class ParseDocument(StageDoFn):
         self.extraction.stop()
 
     def process(self, document: RawDocument) -> Iterator[Any]:
-        self._counter(metrics.seen_by(self.stage)).inc()
+        self.count_seen(document)
         self.records.inc()
         if document.kind != "html":
             yield from self.guarded(document, lambda: _with_text(parse_text(document)))
