@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing.forkserver
+import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from transforms.deadline import CallWithDeadline, DeadlineExceeded
+from transforms.deadline import CallWithDeadline, ChildDied, DeadlineExceeded
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -54,4 +55,26 @@ def test_an_exception_in_the_call_is_raised_in_order() -> None:
     with pytest.raises(ValueError, match="must be non-negative"):
         calls.result(1.0)
     assert calls.result(1.0) is None
+    calls.stop()
+
+
+def test_a_child_killed_during_a_call_is_replaced_and_the_call_tried_again() -> None:
+    """The memory killer may kill the child on a call that is not to blame: the call runs once
+    more in a new child, and returns."""
+    calls = CallWithDeadline(time.sleep)
+    calls.submit(0.01)
+    calls.submit(0.5)
+    assert calls.result(5.0) is None
+    calls._process.kill()  # during the second call, as the memory killer would
+    assert calls.result(5.0) is None
+    assert calls.in_flight == 0
+    calls.stop()
+
+
+def test_a_call_that_kills_its_child_twice_is_blamed() -> None:
+    calls = CallWithDeadline(os._exit)
+    calls.submit(7)
+    with pytest.raises(ChildDied, match=r"exit code 7\), twice"):
+        calls.result(5.0)
+    assert calls.in_flight == 0
     calls.stop()

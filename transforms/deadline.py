@@ -33,7 +33,8 @@ class DeadlineExceeded(BadInput):
 
 
 class ChildDied(BadInput):
-    """The child process died during the call (a crash in native code, the memory killer)."""
+    """The child process died during the call, and again when the call was tried once more in
+    a new child (a crash in native code, the memory killer)."""
 
 
 def _outcome(function: Callable[[Any], Any], argument: Any) -> tuple[str, Any, float]:
@@ -86,15 +87,18 @@ class CallWithDeadline:
     """`submit(argument)` sends `function(argument)` to a child process of its own (started on
     first use) and returns at once; `result(seconds)` returns the oldest submitted call's result
     or raises its exception. Past the deadline the child is killed and DeadlineExceeded raised;
-    the calls submitted after that one go to a new child. `function` must be importable by
-    name."""
+    the calls submitted after that one go to a new child. A child that dies is replaced and the
+    call it was on tried once more: what killed it (the memory killer, a leak of an earlier call)
+    need not be that call's doing, and only a call that kills a second child is blamed.
+    `function` must be importable by name."""
 
     def __init__(self, function: Callable[[Any], Any]) -> None:
         self.function = function
         self._process: Any = None
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
-        self._pending: deque[tuple[Any, float]] = deque()  # (argument, when it was sent)
+        # (argument, when it was sent, whether it is a retry after its child died)
+        self._pending: deque[tuple[Any, float, bool]] = deque()
         self._child_free_at = 0.0  # when the child ended the last call collected
 
     def __getstate__(self) -> dict[str, Any]:  # a running child does not travel with the DoFn
@@ -134,16 +138,16 @@ class CallWithDeadline:
 
     def _restart(self, start: bool = False) -> None:
         """The child killed; a new one for the calls still waiting, if any (or if `start`)."""
-        waiting = [argument for argument, _ in self._pending]
+        waiting = [(argument, retry) for argument, _, retry in self._pending]
         self.stop()
         if waiting or start:
             self._start()
-            for argument in waiting:
-                self._send(argument)
+            for argument, retry in waiting:
+                self._send(argument, retry)
 
-    def _send(self, argument: Any) -> None:
+    def _send(self, argument: Any, retry: bool = False) -> None:
         self._to_child.send(argument)
-        self._pending.append((argument, time.monotonic()))
+        self._pending.append((argument, time.monotonic(), retry))
 
     def submit(self, argument: Any) -> None:
         """Sends `function(argument)` to the child; `result` collects the outcomes in order."""
@@ -157,7 +161,7 @@ class CallWithDeadline:
         counts too, and time the call waited behind earlier ones does not."""
         if not self._pending:
             raise RuntimeError("result() without a submitted call")
-        _, sent_at = self._pending[0]
+        argument, sent_at, retry = self._pending[0]
         started = max(sent_at, self._child_free_at)
         if not self._from_child.poll(max(0.0, started + seconds - time.monotonic())):
             self._pending.popleft()
@@ -169,8 +173,12 @@ class CallWithDeadline:
             self._process.join(timeout=1)
             code = self._process.exitcode
             self._pending.popleft()
+            if not retry:  # once more, first in line, in a new child
+                self._pending.appendleft((argument, sent_at, True))
+                self._restart()
+                return self.result(seconds)
             self._restart()
-            raise ChildDied(f"the process died (exit code {code})") from None
+            raise ChildDied(f"the process died (exit code {code}), twice") from None
         except Exception as exc:  # noqa: BLE001 - an outcome that cannot be unpickled here
             self._pending.popleft()
             raise RuntimeError(f"the result could not be read: {exc}") from None
