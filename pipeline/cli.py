@@ -25,7 +25,13 @@ from pipeline.compact import recover as recover_compactions
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
 from pipeline.lease import Lease, LeaseBusy, LeaseLost, LeaseSettings
 from pipeline.options import NewsbeamOptions
-from pipeline.report import run_report, runs_row, stage_runs_row, trend_report
+from pipeline.report import (
+    prune_run_reports,
+    run_report,
+    runs_row,
+    stage_runs_row,
+    trend_report,
+)
 from transforms import metrics
 from transforms.index import (
     SURNAMES,
@@ -259,20 +265,30 @@ def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings
                    staged_errors, metrics.seconds_by_stage(result))
     add_to_manifest(layout, [stage_runs_row(layout, row)])
     finish_commit(layout, commit_run(layout))
-    print(summary(totals, seconds, indexed) + recovered + report_note(settings.output, layout))
+    print(summary(totals, seconds, indexed) + recovered
+          + report_note(settings.output, layout, settings.keep_run_reports))
     return EXIT_OK
 
 
-def report_note(output: str, layout: OutputLayout) -> str:
-    """Writes the run's HTML report; its path for the summary line. The run is committed
-    already: a report that fails is said on stderr and the run still counts as done."""
+def report_note(output: str, layout: OutputLayout, keep: int) -> str:
+    """Writes the run's HTML report, and deletes all but the newest `keep`; the report's path
+    for the summary line. The run is committed already: a report that fails is said on stderr
+    and the run still counts as done."""
     try:
-        return f"; report: {run_report(output, layout.stamp)}"
+        path = run_report(output, layout.stamp)
     except Exception as exc:  # noqa: BLE001 - reported, and the data is committed
         traceback.print_exc()
         print(f"newsbeam: the run is committed, but its report failed: {_first_line(exc)}; "
               f"`newsbeam report {output}` writes it again", file=sys.stderr)
         return ""
+    try:
+        pruned = prune_run_reports(output, keep)
+    except Exception as exc:  # noqa: BLE001 - reported, and the data is committed
+        traceback.print_exc()
+        print(f"newsbeam: the run is committed, but deleting run reports beyond "
+              f"keep_run_reports={keep} failed: {_first_line(exc)}", file=sys.stderr)
+        pruned = 0
+    return f"; report: {path}" + f" ({pruned} older deleted)" * bool(pruned)
 
 
 def compact_command(argv: list[str]) -> int:

@@ -135,6 +135,7 @@ class RunSettings:
     output: str
     partition_by_date: bool
     progress_s: float  # 0: no progress lines
+    keep_run_reports: int  # 0: all
     sources: SourceSettings
     parse: ParseSettings
     clean: CleanSettings
@@ -166,6 +167,7 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         output=config["output"],
         partition_by_date=config["partition_by_date"],
         progress_s=_at_least_zero("progress_s", config["progress_s"]),
+        keep_run_reports=_at_least_zero("keep_run_reports", config["keep_run_reports"]),
         sources=SourceSettings(inputs=tuple(config["inputs"]),
                                feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
                                http=http),

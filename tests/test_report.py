@@ -56,13 +56,22 @@ def test_a_run_writes_its_row_and_its_report(tmp_path: Path,
 
 
 def test_trends_over_the_last_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    output = tmp_path / "out"
-    for folder in seeds_in_three_runs(tmp_path):
-        run(capsys, "--input", f"{folder}/*.txt", "--output", str(output))
+    """Three runs that keep two run reports: the oldest goes, and can be written again."""
+    output, config = tmp_path / "out", tmp_path / "keep-two.yaml"
+    config.write_text("keep_run_reports: 2\n", encoding="utf-8")
+    summaries = [run(capsys, "--input", f"{folder}/*.txt", "--output", str(output),
+                     "--config", str(config))[-1] for folder in seeds_in_three_runs(tmp_path)]
+    assert [s.endswith(" older deleted)") for s in summaries] == [False, False, True]
+    assert summaries[-1].endswith(" (1 older deleted)")
+    kept = sorted(p.name for p in (output / "_reports").glob("run-*.html"))
+    runs = sorted(row["run_id"] for row in read_dataset(output, "runs"))
+    assert kept == [f"run-{run_id}.html" for run_id in runs[1:]]
+    assert cli.main(["report", str(output), "--run", runs[0]]) == 0
+    assert (output / "_reports" / f"run-{runs[0]}.html").exists()
+    capsys.readouterr()
     assert cli.main(["report", str(output), "--last", "3"]) == 0
     trend = Path(capsys.readouterr().out.strip().rsplit(": ", 1)[1])
     page = trend.read_text(encoding="utf-8")
-    runs = sorted(row["run_id"] for row in read_dataset(output, "runs"))
     table_rows = re.findall(r"<tr><td>(\d{8}T\d{12}Z)</td><td>(\d+)</td>", page)
     assert [run_id for run_id, _ in table_rows] == runs
     assert [int(n) for _, n in table_rows] == [2, 2, 1]  # articles written per run
