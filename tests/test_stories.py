@@ -73,6 +73,26 @@ would be looked after at the Ulbra university stables.
 """
 
 
+QUAKE_NEPAL_FIRST = """Earthquake strikes western Nepal
+
+A strong earthquake struck the Jajarkot district of western Nepal late on Friday night. Houses
+collapsed in Ramidanda and there were fears of deaths, the police said.
+"""
+QUAKE_NEPAL_REWRITES = ["""Jajarkot quake: soldiers search rubble in Ramidanda and Chiuri
+
+The death toll could rise as teams reach remote hamlets, Suresh Sunar, Jajarkot's chief
+administrator, said on Saturday. The magnitude 5.9 tremor killed 38 people overnight.
+Prime minister Pushpa Kamal Dahal went to the hospital in Khalanga, where 140 injured people
+are being treated, as villagers and soldiers dug through the rubble in Nepal's Jajarkot.
+""", """Nepal: 38 dead as Jajarkot tremor flattens Ramidanda and Chiuri
+
+In Khalanga, 140 injured were treated at the hospital that Pushpa Kamal Dahal, the prime
+minister, visited on Saturday. Soldiers and villagers dug through rubble across Jajarkot
+after the magnitude 5.9 tremor. Suresh Sunar, the district's chief administrator, warned that
+the toll could rise once teams reach remote hamlets.
+"""]
+
+
 def article(text: str, article_id: str = "a") -> Article:
     title, _, body = text.partition("\n\n")
     return Article(article_id, "test", "text", body, title=title, language="en")
@@ -234,3 +254,23 @@ def test_lookalike_events_stay_apart_and_a_merge_keeps_the_older_id(
     assert rows[stories["horse.txt"]]["merged_into"] == stories["floods.txt"]
     assert rows[stories["floods.txt"]]["article_count"] == 3
     assert merged["nepal.txt"] == stories["nepal.txt"] != merged["chile.txt"]
+
+
+@pytest.mark.slow
+def test_an_events_first_report_alone_in_its_run_joins_the_later_reports(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The later reports are far closer to each other than to the first one, which each of
+    them ranks third: they link to it as a lone earlier article, and its story is theirs."""
+    later = [QUAKE_NEPAL_AGAIN, *QUAKE_NEPAL_REWRITES]
+    first_to_later = [similarity(QUAKE_NEPAL_FIRST, text) for text in later]
+    among_later = [similarity(one, other) for i, one in enumerate(later) for other in later[i + 1:]]
+    assert SETTINGS.threshold < max(first_to_later) < min(among_later)
+    output = tmp_path / "out"
+    run(output, tmp_path / "r1", {"first.txt": QUAKE_NEPAL_FIRST, "chile.txt": QUAKE_CHILE})
+    first_story = current(output)["first.txt"]
+    run(output, tmp_path / "r2", {f"later{i}.txt": text for i, text in enumerate(later)})
+    capsys.readouterr()
+    stories = current(output)
+    assert {stories[f"later{i}.txt"] for i in range(3)} == {first_story}  # its id, kept
+    assert stories["chile.txt"] != first_story
+    assert latest_stories(output)[first_story]["article_count"] == 4

@@ -6,12 +6,13 @@ Each article gets a profile: its words weighted by how rare they are in general 
 changes as the output grows), names and numbers weighted up. Candidates come from blocking
 keys (the profile's rarest terms, by time period), never from comparing all articles; only
 articles within `window_days` of each other are compared. Each new article links to its
-`links_per_article` most similar candidates (cosine of profiles, at least `threshold`); the
-links of a run form components (ids only flow there), and each component is split by centroid
-linkage into stories (links chain; the centroids of two events stay apart): a part joins the
-earlier story it holds, or founds a new one. A part holding two earlier stories merges them:
-the older id survives, the other's members move to it, and its last row in stories/ names the
-survivor (merged_into).
+`links_per_article` most similar candidates (cosine of profiles, at least `threshold`), and
+to as many earlier articles that ended their runs alone (an event's first report waits for
+the later ones, which rank each other first); the links of a run form components (ids only
+flow there), and each component is split by centroid linkage into stories (links chain; the
+centroids of two events stay apart): a part joins the earlier story it holds, or founds a new
+one. A part holding two earlier stories merges them: the older id survives, the other's
+members move to it, and its last row in stories/ names the survivor (merged_into).
 
 Earlier runs are read through the output's indexes, at the cost of this run's keys: the
 articles under this run's blocking keys, their profiles and current stories, and the state of
@@ -94,7 +95,8 @@ class Profile:
     title: str | None = None
     outlet: str = ""
     fresh: bool = True  # of this run (False: read from the index)
-    best: float = 0.0  # its most similar article's similarity in its run (once scored)
+    best: float = 0.0  # its most similar article's similarity in its run (once scored; 0
+    # in the index when it ended its run as a story of its own)
 
     def keys(self, count: int) -> tuple[str, ...]:
         return self.terms[:count]
@@ -181,7 +183,14 @@ class Link:
     other_id: str
     similarity: float
     other_fresh: bool
-    other_best: float = 0.0  # an earlier article's own best similarity
+    other_best: float = 0.0  # an earlier article's own best similarity (0: it ended alone)
+
+    def to_lone_article(self, threshold: float) -> bool:
+        """To an earlier article that ended its run as a story of its own. An event's first
+        report is often alone in its run, and the later reports, closer to each other, would
+        rank it below themselves and never link back: such links are ranked apart, so each
+        new article also links to its `links_per_article` most similar lone articles."""
+        return not self.other_fresh and self.other_best < threshold
 
 
 def block_links(term: str, profiles: list[Profile], settings: StorySettings) -> Iterator[Link]:
@@ -360,6 +369,7 @@ class Assignment:
     state: StoryState
     members: tuple[tuple[str, float | None], ...]
     merged: tuple[StoryState, ...] = ()  # as they were before the merge
+    profiles: tuple[Profile, ...] = ()  # the new members' profiles, as the index keeps them
 
 
 @dataclass(frozen=True)
@@ -459,8 +469,10 @@ def _assignment(earlier: list[StoryState], joined: list[tuple[Member, float | No
     state = add_mentions(_grow(survivor, story_id, profiles, settings.profile_terms),
                          sum((m.entities for m in members), Counter()),
                          [score for m in members for score in m.topics])
+    alone = not earlier and len(profiles) == 1  # a story of its own: later links find it
     return Assignment(state, tuple(sorted((m.profile.article_id, similarity)
-                                          for m, similarity in joined)), tuple(merged))
+                                          for m, similarity in joined)), tuple(merged),
+                      tuple(replace(p, best=0.0) if alone else p for p in profiles))
 
 
 def add_mentions(state: StoryState, entities: Counter[str],
@@ -531,9 +543,11 @@ class BuildStories(beam.PTransform):
         best = (scored
                 | "LinkScores" >> beam.Map(lambda link: (link.article_id, link.similarity))
                 | "BestScore" >> beam.CombinePerKey(max))
-        # each article's most similar candidates, kept where they are strong enough
+        # each article's most similar candidates (and, apart, its most similar earlier articles
+        # that ended their runs alone), kept where they are strong enough
         most_similar = (scored
-                        | "ByArticle" >> beam.Map(lambda link: (link.article_id, link))
+                        | "ByArticle" >> beam.Map(lambda link: (
+                            (link.article_id, link.to_lone_article(settings.threshold)), link))
                         | "MostSimilar" >> beam.combiners.Top.PerKey(
                             settings.links_per_article,
                             key=lambda link: (link.similarity, link.other_id))
@@ -590,8 +604,8 @@ class BuildStories(beam.PTransform):
                        | "GroupComponent" >> beam.CoGroupByKey()
                        | "Assign" >> beam.FlatMap(
                            lambda group: assign(group[1], settings)))
-        profiles_with_best = members | "ProfilesWithBest" >> beam.FlatMap(
-            lambda pair: [pair[1].profile] if pair[1].profile.terms else [])
+        profiles_with_best = assignments | "IndexedProfiles" >> beam.FlatMap(
+            lambda a: [p for p in a.profiles if p.terms])
         return _outputs(assignments, profiles_with_best, settings, layout)
 
 
