@@ -553,9 +553,24 @@ class BuildStories(beam.PTransform):
                             key=lambda link: (link.similarity, link.other_id))
                         | "ByCandidate" >> beam.FlatMap(
                             lambda pair: [(link.other_id, link) for link in pair[1]]))
-        links = ({"links": most_similar, "best": best}
-                 | "GroupByCandidate" >> beam.CoGroupByKey()
-                 | "StrongEnough" >> beam.FlatMap(strong_enough, settings.relative_strength))
+        kept = ({"links": most_similar, "best": best}
+                | "GroupByCandidate" >> beam.CoGroupByKey()
+                | "StrongEnough" >> beam.FlatMap(strong_enough, settings.relative_strength))
+        # an article that no kept link touches keeps its strongest link: the check above keeps
+        # lookalike coverage apart; it should not leave alone a report all of whose
+        # candidates have closer company (across runs, lone-article links do this)
+        touched = kept | "LinkEnds" >> beam.FlatMap(
+            lambda link: [(link.article_id, True), (link.other_id, True)])
+        strongest = (scored
+                     | "ByLinkingArticle" >> beam.Map(lambda link: (link.article_id, link))
+                     | "Strongest" >> beam.combiners.Top.PerKey(
+                         1, key=lambda link: (link.similarity, link.other_id)))
+        rescued = ({"touched": touched, "strongest": strongest}
+                   | "GroupUntouched" >> beam.CoGroupByKey()
+                   | "KeepStrongest" >> beam.FlatMap(
+                       lambda group: [] if group[1]["touched"] else
+                       [link for top in group[1]["strongest"] for link in top]))
+        links = (kept, rescued) | "AllLinks" >> beam.Flatten()
         # an earlier article stands for its current story
         earlier_links = links | "ToEarlier" >> beam.FlatMap(
             lambda link: [] if link.other_fresh else [(link.other_id, link.article_id)])
