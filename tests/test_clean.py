@@ -58,6 +58,18 @@ MUST_DROP = [
     ("English | Français | العربية", "navigation"),
     ("PoliticsWorldBusinessSport", "navigation"),
     ("© 2024 Example News Ltd. All rights reserved.", "copyright"),
+    ("(Reporting by Jane Doe and John Smith; Editing by Mark Heinrich)", "byline"),
+    ("Reporting by Jane Doe; additional reporting by Ali Khan in Karachi; Editing by Sam Holmes",
+     "byline"),
+    ("Additional reporting by Ana Ruiz in Madrid.", "byline"),
+    ("Maria Lopez contributed reporting from Mexico City.", "byline"),
+    ("Follow the Opinion section on Facebook, Twitter and Instagram.", "share"),
+    ("Like this story? Share it with a friend!", "share"),
+    ("Get the morning's top stories delivered to your inbox.", "newsletter"),
+    ("Tell us what you think...", "comment_widget"),
+    ("See more: Floods hit the north", "read_more"),
+    ("[Related: Floods hit the north]", "read_more"),
+    ("Related post: Floods hit the north", "read_more"),
 ]
 
 MUST_KEEP = [
@@ -69,6 +81,9 @@ MUST_KEEP = [
     "Photographers gathered outside the court as the verdict was read.",
     "About 200 people attended the meeting in the town hall.",
     "McDonald's said it would open 50 new restaurants in the UK.",
+    "Reporting by local media suggested the toll was higher; officials denied it.",
+    "Reporting by the newspaper found that the ministry had misled parliament.",
+    "Fans follow the team on Facebook, where the club posts match highlights.",
 ]
 
 
