@@ -229,21 +229,18 @@ _LABEL_PARTS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _TIME_OF_DAY = re.compile(r"\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*[ap]\.?\s?m\b\.?", re.I)
 
 
-def _evidence(lexicon: TopicLexicon, title: str | None, text: str,
+def _evidence(lexicon: TopicLexicon, parts: list[tuple[list[str], float]],
               settings: ScoringSettings) -> dict[str, float]:
-    """Weighted keyword evidence per topic: a hit counts `title_weight` in the headline,
-    `lead_weight` in the first paragraphs, 1 elsewhere, times its keyword's weight; one
-    keyword's repeats count at most `repeats_counted` times (breadth over repetition).
+    """Weighted keyword evidence per topic from the text's parts (tokens, weight): a hit
+    counts its part's weight (the headline `title_weight`, the first paragraphs `lead_weight`,
+    the rest 1) times its keyword's weight; one keyword's repeats count at most
+    `repeats_counted` times (breadth over repetition).
 
     A subtopic's hit is evidence for its parent too (the taxonomy's broader relation: an
     article on diplomacy is about politics); a place in the text counts once per topic."""
-    paragraphs = text.split(PARAGRAPH_BREAK)
-    parts = ((title or "", settings.title_weight),
-             ("\n".join(paragraphs[:settings.lead_paragraphs]), settings.lead_weight),
-             ("\n".join(paragraphs[settings.lead_paragraphs:]), 1.0))
     weights: dict[tuple[str, str], dict[tuple[int, int], float]] = defaultdict(dict)
     for part_index, (part, part_weight) in enumerate(parts):
-        for topic_id, keyword, keyword_weight, position in lexicon.hits(_tokens(part)):
+        for topic_id, keyword, keyword_weight, position in lexicon.hits(part):
             weight = part_weight * keyword_weight
             for target in (topic_id, lexicon.parent_of[topic_id]):
                 if target is not None:
@@ -286,8 +283,14 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     if not text.strip():
         return []
     title, text = _TIME_OF_DAY.sub(" ", title or ""), _TIME_OF_DAY.sub(" ", text)
-    evidence = _evidence(lexicon, title, text, settings)
-    title_words, text_words = _tokens(title), _tokens(text)
+    paragraphs = text.split(PARAGRAPH_BREAK)
+    title_words = _tokens(title)
+    lead_words = _tokens("\n".join(paragraphs[:settings.lead_paragraphs]))
+    rest_words = _tokens("\n".join(paragraphs[settings.lead_paragraphs:]))
+    evidence = _evidence(lexicon, [(title_words, settings.title_weight),
+                                   (lead_words, settings.lead_weight), (rest_words, 1.0)],
+                         settings)
+    text_words = lead_words + rest_words
     words = len(title_words) + len(text_words)
     scale = settings.evidence_scale * min(1.0, words / settings.evidence_scale_words)
     top = [t for t in lexicon.topics if t.parent_id is None]
