@@ -540,9 +540,14 @@ class BuildStories(beam.PTransform):
                  | "AllBlocks" >> beam.Flatten()
                  | "GroupByTerm" >> beam.GroupByKey()
                  | "ScorePairs" >> beam.ParDo(ScoreBlocks(settings)))
-        best = (scored
-                | "LinkScores" >> beam.Map(lambda link: (link.article_id, link.similarity))
-                | "BestScore" >> beam.CombinePerKey(max))
+        # each article's strongest link (kept below if no kept link touches the article), and
+        # its similarity: the article's best
+        strongest = (scored
+                     | "ByLinkingArticle" >> beam.Map(lambda link: (link.article_id, link))
+                     | "Strongest" >> beam.combiners.Top.PerKey(
+                         1, key=lambda link: (link.similarity, link.other_id)))
+        best = strongest | "BestScore" >> beam.Map(
+            lambda pair: (pair[0], pair[1][0].similarity))
         # each article's most similar candidates (and, apart, its most similar earlier articles
         # that ended their runs alone), kept where they are strong enough
         most_similar = (scored
@@ -561,10 +566,6 @@ class BuildStories(beam.PTransform):
         # candidates have closer company (across runs, lone-article links do this)
         touched = kept | "LinkEnds" >> beam.FlatMap(
             lambda link: [(link.article_id, True), (link.other_id, True)])
-        strongest = (scored
-                     | "ByLinkingArticle" >> beam.Map(lambda link: (link.article_id, link))
-                     | "Strongest" >> beam.combiners.Top.PerKey(
-                         1, key=lambda link: (link.similarity, link.other_id)))
         rescued = ({"touched": touched, "strongest": strongest}
                    | "GroupUntouched" >> beam.CoGroupByKey()
                    | "KeepStrongest" >> beam.FlatMap(
