@@ -172,11 +172,11 @@ class CallWithDeadline:
         except (EOFError, OSError):
             self._process.join(timeout=1)
             code = self._process.exitcode
-            self._pending.popleft()
             if not retry:  # once more, first in line, in a new child
-                self._pending.appendleft((argument, sent_at, True))
+                self._pending[0] = (argument, sent_at, True)
                 self._restart()
                 return self.result(seconds)
+            self._pending.popleft()
             self._restart()
             raise ChildDied(f"the process died (exit code {code}), twice") from None
         except Exception as exc:  # noqa: BLE001 - an outcome that cannot be unpickled here
