@@ -70,6 +70,22 @@ MUST_DROP = [
     ("See more: Floods hit the north", "read_more"),
     ("[Related: Floods hit the north]", "read_more"),
     ("Related post: Floods hit the north", "read_more"),
+    ("Most read in world news", "related"),
+    ("Don't miss", "related"),
+    ("More:", "related"),
+    ("Associated Press writers Ana Ruiz, Sam Holmes and Ali Khan contributed to this report.",
+     "byline"),
+    ("SOURCE: News agencies", "byline"),
+    ("Get the magazine delivered through your letterbox every month.", "newsletter"),
+    ("The Morning Newsletter", "newsletter"),
+    ("Filed under: Middle East | Elections", "navigation"),
+    ("Tags: floods, weather", "navigation"),
+    ("5 min read", "navigation"),
+    ("Reading time: 4 minutes", "navigation"),
+    ("Tempo de leitura: 2 minutos", "navigation"),
+    ("Have a tip? Jane Doe may be reached at jdoe@example.com.", "author_bio"),
+    ("Columnist Sam Holmes can be reached at 206-555-0100 or sholmes@example.com.",
+     "author_bio"),
 ]
 
 MUST_KEEP = [
@@ -84,6 +100,13 @@ MUST_KEEP = [
     "Reporting by local media suggested the toll was higher; officials denied it.",
     "Reporting by the newspaper found that the ministry had misled parliament.",
     "Fans follow the team on Facebook, where the club posts match highlights.",
+    "More than 100 people were evacuated, officials said.",
+    "Sources: the ministry did not say who had seen the report.",
+    "Reporters from the newspaper contributed to the relief fund.",
+    "The company can be reached at its headquarters in Geneva, he said.",
+    "Topics of the talks included trade and the border.",
+    "See https://example.org/report for the full findings, the agency said.",
+    "http://example.org/list",
 ]
 
 
