@@ -22,7 +22,7 @@ from transforms.parse import ParseSettings
 from transforms.settings import ConfigError, check_at_least
 from transforms.sources import FeedSettings, SourceSettings
 from transforms.stories import StorySettings
-from transforms.topics import ScoringSettings, TopicSettings, VectorSettings
+from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
 
 __all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
@@ -44,7 +44,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 # Mappings whose keys are the user's to choose (a language, a label), not config keys.
 OPEN_MAPPINGS = frozenset({"entities.models", "entities.label_aliases"})
 # Keys that may be set to null (their comment in default.yaml says what null means).
-NULLABLE = frozenset({"topics.vectors.package"})
+NULLABLE = frozenset({"topics.vectors.package", "topics.encoder.package"})
 # Keys that were renamed: the old name -> what to write instead.
 RENAMED = {"entities.model": "entities.models (a model per language, e.g. "
                              "entities: {models: {en: en_core_web_sm}})"}
@@ -188,7 +188,8 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
             languages=tuple(topics["languages"]),
             scoring=ScoringSettings(min_score=topics["min_score"],
                                     max_topics=topics["max_topics"], **topics["scoring"]),
-            vectors=VectorSettings(**topics["vectors"])),
+            vectors=VectorSettings(**topics["vectors"]),
+            encoder=EncoderSettings(**topics["encoder"])),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
         lease=LeaseSettings(**config["lease"]),

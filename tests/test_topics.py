@@ -13,7 +13,7 @@ from transforms.keyphrases import AddKeyphrases, KeyphraseSettings, keyphrases
 from transforms.records import Article
 from transforms.settings import ConfigError, choose
 from transforms.text import tokens
-from transforms.topics import TOPIC_BACKENDS, LexiconTopics, VectorSettings
+from transforms.topics import TOPIC_BACKENDS, EncoderSettings, LexiconTopics, VectorSettings
 
 TEXTS = {
     "sport": ("United win the cup final",
@@ -92,8 +92,13 @@ def test_no_text_gets_no_topics(labeller: LexiconTopics) -> None:
 
 
 def keywords_only(settings: RunSettings, **vectors: Any) -> LexiconTopics:
-    dofn = LexiconTopics(replace(settings.topics,
-                                 vectors=replace(settings.topics.vectors, **vectors)))
+    """A labeller with the vectors changed as given and no encoder."""
+    return without_encoder(settings, vectors=replace(settings.topics.vectors, **vectors))
+
+
+def without_encoder(settings: RunSettings, **changes: Any) -> LexiconTopics:
+    dofn = LexiconTopics(replace(settings.topics, encoder=EncoderSettings(package=None),
+                                 **changes))
     dofn.setup()
     return dofn
 
@@ -129,6 +134,64 @@ def test_word_vectors_package_missing_says_what_to_do(settings: RunSettings) -> 
         replace(settings.topics, languages=("xx",))
     with pytest.raises(ConfigError, match="topics.vectors.min_cosine"):
         VectorSettings(min_cosine=2.0)
+
+
+# A headline and its first sentence whose keywords tie: "striker" is also a labour word,
+# "record" and "deal" are arts' and business's; what it says is a football transfer.
+TRANSFER = ("Striker joins rivals in record deal",
+            "The forward signed a five-year contract worth 60 million euros.")
+
+
+@pytest.fixture(scope="module")
+def keywords_and_encoder(settings: RunSettings) -> LexiconTopics:
+    dofn = LexiconTopics(replace(settings.topics, vectors=VectorSettings(package=None)))
+    dofn.setup()
+    return dofn
+
+
+def test_the_encoder_decides_a_short_text_its_keywords_leave_unclear(
+        keywords_and_encoder: LexiconTopics, settings: RunSettings) -> None:
+    keywords = [t for t in topics_of(keywords_only(settings, package=None), *TRANSFER).topics
+                if t.parent_id is None]
+    assert keywords[0].score == keywords[1].score
+    assert "sport" in {keywords[0].topic, keywords[1].topic}
+    found = [t for t in topics_of(keywords_and_encoder, *TRANSFER).topics
+             if t.parent_id is None]
+    assert found[0].topic == "sport"
+    assert found[0].score > found[1].score >= 0.15
+
+
+def test_the_encoder_is_consulted_on_unclear_short_texts_only(
+        keywords_and_encoder: LexiconTopics, monkeypatch: Any) -> None:
+    prototypes = keywords_and_encoder.prototypes
+    assert prototypes is not None
+    consulted: list[str] = []
+    monkeypatch.setattr(type(prototypes), "nearness",
+                        lambda self, title, lead: consulted.append(title) or {})
+    assert topics_of(keywords_and_encoder, *TEXTS["sport"]).topics[0].topic == "sport"
+    assert consulted == []
+    tied, clear = {"sport": 0.4, "arts": 0.4}, {"sport": 0.9, "arts": 0.1}
+    assert prototypes.consulted(tied, 20)
+    assert not prototypes.consulted(tied, prototypes.settings.max_words + 1)
+    assert not prototypes.consulted(clear, 20)
+    assert prototypes.consulted({}, 20)
+    topics_of(keywords_and_encoder, *TRANSFER)
+    assert consulted == [TRANSFER[0]]
+
+
+def test_topic_prototypes_are_near_their_subjects(labeller: LexiconTopics) -> None:
+    prototypes = labeller.prototypes
+    assert prototypes is not None and len(prototypes.codes) == 17
+    near = prototypes.nearness("Quake flattens villages", "Rescuers dug through the rubble.")
+    assert max(near, key=near.get) == "medtop:03000000"
+    assert sum(near.values()) == pytest.approx(1.0)
+
+
+def test_encoder_package_missing_says_what_to_do(settings: RunSettings) -> None:
+    with pytest.raises(ConfigError, match="topics.encoder.package.*not installed.*null"):
+        replace(settings.topics, encoder=EncoderSettings(package="no_such_encoder"))
+    with pytest.raises(ConfigError, match="topics.encoder"):
+        EncoderSettings(temperature=0.0)
 
 
 def test_more_evidence_scores_higher(labeller: LexiconTopics) -> None:

