@@ -174,7 +174,8 @@ def test_the_encoder_is_consulted_on_unclear_short_texts_only(
     assert prototypes.consulted(tied, 20)
     assert not prototypes.consulted(tied, prototypes.settings.max_words + 1)
     assert not prototypes.consulted(clear, 20)
-    assert prototypes.consulted({}, 20)
+    assert not prototypes.consulted({}, 20)
+    assert not prototypes.consulted({"sport": 0.0}, 20)
     topics_of(keywords_and_encoder, *TRANSFER)
     assert consulted == [TRANSFER[0]]
 
@@ -194,8 +195,10 @@ def test_encoder_package_missing_says_what_to_do(settings: RunSettings) -> None:
         EncoderSettings(temperature=0.0)
 
 
-def test_more_evidence_scores_higher(labeller: LexiconTopics) -> None:
-    """In texts of about the same length, one keyword is weaker evidence than several."""
+def test_more_evidence_scores_higher(settings: RunSettings) -> None:
+    """In texts of about the same length, one keyword is weaker evidence than several (the
+    encoder, which reads what a short unclear text says, left out)."""
+    labeller = without_encoder(settings)
     filler = " People walked along the river and talked quietly about the long afternoon." * 6
     one = topics_of(labeller, None, "The striker scored." + filler).topics
     several = topics_of(labeller, None, TEXTS["sport"][1] + filler).topics
