@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache
 from typing import Any
 
 import apache_beam as beam
@@ -259,6 +259,20 @@ def _topic_names(entry: dict[str, Any]) -> list[str]:
 _NAMES_PER_TEXT = 8
 
 
+@cache
+def _prototype_matrix(names: tuple[tuple[str, ...], ...], package: str, threads: int
+                      ) -> np.ndarray:
+    """Each topic's average encoding of its names, listed `_NAMES_PER_TEXT` to a text
+    ("football, goal, goalkeeper, ..."): as near its subject as one name a text, at a fifth of
+    the cost. Encoded once per worker process, whatever number of DoFns ask."""
+    rows = []
+    for topic_names in names:
+        lists = [", ".join(topic_names[i:i + _NAMES_PER_TEXT])
+                 for i in range(0, len(topic_names), _NAMES_PER_TEXT)]
+        rows.append(encode(package, lists, threads).mean(axis=0))
+    return np.array([row / np.linalg.norm(row) for row in rows], dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class TopicPrototypes:
     """Each top-level topic's place among sentence encodings: the average encoding of its
@@ -278,17 +292,10 @@ class TopicPrototypes:
         return cls(tuple(code for code, names in named if names),
                    tuple(names for _, names in named if names), settings)
 
-    @cached_property
+    @property
     def matrix(self) -> np.ndarray:
-        """(topics, dimensions), unit rows: each the average encoding of its names, listed
-        `_NAMES_PER_TEXT` to a text ("football, goal, goalkeeper, ..."): as near its subject as
-        one name a text, at a fifth of the cost."""
-        rows = []
-        for names in self.names:
-            lists = [", ".join(names[i:i + _NAMES_PER_TEXT])
-                     for i in range(0, len(names), _NAMES_PER_TEXT)]
-            rows.append(encode(self.settings.package, lists, self.settings.threads).mean(axis=0))
-        return np.array([row / np.linalg.norm(row) for row in rows], dtype=np.float32)
+        """(topics, dimensions), unit rows."""
+        return _prototype_matrix(self.names, self.settings.package, self.settings.threads)
 
     def nearness(self, title: str, lead: str) -> dict[str, float]:
         """{topic: its softmax share of the cosines between the headline with the lead (cut
@@ -444,7 +451,8 @@ class LexiconTopics(StageDoFn):
                                              self.vector_language, vectors.smoothing)
             self.centroids = TopicCentroids.from_lexicon(self.lexicon_config, words, vectors)
         if self.encoder_settings.enabled:
-            self.prototypes = _prototypes(self.lexicon_config, self.encoder_settings)
+            self.prototypes = TopicPrototypes.from_lexicon(self.lexicon_config,
+                                                           self.encoder_settings)
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
@@ -457,17 +465,6 @@ class LexiconTopics(StageDoFn):
                                          self.settings, self.centroids, self.prototypes):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
                              topic.parent_id)
-
-
-_PROTOTYPES: dict[tuple[Any, ...], TopicPrototypes] = {}
-
-
-def _prototypes(lexicon: dict[str, Any], settings: EncoderSettings) -> TopicPrototypes:
-    """The lexicon's prototypes, one per worker process (their names are encoded once), not
-    one per DoFn instance."""
-    prototypes = TopicPrototypes.from_lexicon(lexicon, settings)
-    return _PROTOTYPES.setdefault((prototypes.codes, prototypes.names, settings),
-                                   prototypes)
 
 
 TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}
