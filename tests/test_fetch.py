@@ -129,6 +129,14 @@ def test_body_over_the_cap_is_refused(route: object) -> None:
             http.get(f"{server.base}/big")
 
 
+def test_body_the_server_encoded_wrongly_is_a_fetch_error() -> None:
+    with serve({"/feed": page(b"not gzip at all", "application/rss+xml",
+                              **{"Content-Encoding": "gzip"})}) as server:
+        http, _ = client()
+        with pytest.raises(FetchError, match="not decodable as its Content-Encoding 'gzip'"):
+            http.get(f"{server.base}/feed")
+
+
 def feed(url: str, **changes: object) -> FeedSettings:
     return FeedSettings(**{"url": url, "name": "test", "fetch_pages": False, "max_items": 0,
                            **changes})

@@ -75,6 +75,20 @@ def test_read_capped_refuses_bigger_input() -> None:
         read_capped(io.BytesIO(b"123456"), 5)
 
 
+def test_gzip_files_are_read_whole_and_broken_ones_are_bad_input() -> None:
+    first, second = gzip.compress(b"Storm closes schools. " * 50), gzip.compress(b"Rates held.")
+    whole = (b"Storm closes schools. " * 50) + b"Rates held."
+    assert read_capped(io.BytesIO(first + second), 10_000, gzipped=True) == whole
+    assert read_capped(io.BytesIO(first + second + bytes(8)), 10_000, gzipped=True) == whole
+    assert read_capped(io.BytesIO(b""), 10_000, gzipped=True) == b""
+    with pytest.raises(BadInput, match="limits.max_input_bytes=100"):
+        read_capped(io.BytesIO(first), 100, gzipped=True)
+    with pytest.raises(BadInput, match="truncated"):
+        read_capped(io.BytesIO(first[:len(first) // 2]), 10_000, gzipped=True)
+    with pytest.raises(BadInput, match="not a readable gzip file"):
+        read_capped(io.BytesIO(b"plain text named .gz"), 10_000, gzipped=True)
+
+
 def test_rss_entries_become_documents_and_empty_entry_an_error() -> None:
     items = list(feed_documents("world.rss", RSS))
     documents = [i for i in items if isinstance(i, RawDocument)]
@@ -115,6 +129,9 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
     (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
     (tmp_path / "big.txt").write_bytes(b"word " * 40_000)
+    (tmp_path / "corrupt.txt.gz").write_bytes(b"plain text named .gz")
+    cut = gzip.compress((SEEDS / "000_f18e94bea9b18e7b.txt").read_bytes())
+    (tmp_path / "cut.txt.gz").write_bytes(cut[:len(cut) // 2])
     base = str(tmp_path)
     patterns = [f"{base}/*", f"{base}/nothing-*.txt"]
     with TestPipeline() as p:
@@ -132,6 +149,8 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
                         (f"{base}/binary.txt", "sources", "BadInput"),
                         (f"{base}/notes.pdf", "sources", "BadInput"),
                         (f"{base}/big.txt", "sources", "BadInput"),
+                        (f"{base}/corrupt.txt.gz", "sources", "BadInput"),
+                        (f"{base}/cut.txt.gz", "sources", "BadInput"),
                         (f"{base}/world.rss.gz", "sources", "BadInput"),  # entry 3: no text
                         (f"{base}/nothing-*.txt", "sources", "BadInput"),
                     ]), label="errors")

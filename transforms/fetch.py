@@ -174,11 +174,16 @@ class HttpClient:
         try:
             body = bytearray()
             if raw.status == 200:
-                for chunk in raw.stream(64 * 1024, decode_content=True):
-                    body += chunk
-                    if len(body) > self.settings.max_bytes:
-                        raise FetchError(f"body larger than limits.max_input_bytes="
-                                         f"{self.settings.max_bytes} at {url}")
+                try:
+                    for chunk in raw.stream(64 * 1024, decode_content=True):
+                        body += chunk
+                        if len(body) > self.settings.max_bytes:
+                            raise FetchError(f"body larger than limits.max_input_bytes="
+                                             f"{self.settings.max_bytes} at {url}")
+                except self._urllib3.exceptions.DecodeError:  # the server's fault, not ours
+                    encoding = raw.headers.get("content-encoding", "")
+                    raise FetchError(f"body not decodable as its Content-Encoding "
+                                     f"{encoding!r} says at {url}") from None
                 complete = True
             return Response(url, raw.status, {k.lower(): v for k, v in raw.headers.items()},
                             bytes(body))

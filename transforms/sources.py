@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import charset_normalizer
 import feedparser
 from apache_beam import pvalue
 from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import metrics
@@ -124,14 +126,43 @@ def _best_legacy_match(data: bytes) -> Any:
     return next((m for m in ties if m.encoding == "cp1252"), best)
 
 
-def read_capped(stream: Any, max_bytes: int) -> bytes:
+def read_capped(stream: Any, max_bytes: int, gzipped: bool = False) -> bytes:
     """Read at most max_bytes (decompressed); refuse anything larger instead of holding it all."""
-    data = stream.read(max_bytes + 1)
+    data = gunzip_capped(stream, max_bytes + 1) if gzipped else stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise BadInput(f"larger than limits.max_input_bytes={max_bytes}; raise it in the config "
                        "to accept bigger inputs")
     return data
 
+
+_CHUNK_BYTES = 1 << 20
+
+
+def gunzip_capped(stream: Any, limit: int) -> bytes:
+    """A gzip stream's content, every member (as `gzip -d` gives it), at most `limit` bytes.
+    Decompressed here rather than by the filesystem, which returns a truncated file's first
+    part as if it were whole: a corrupt or cut-off file is bad input, never a shorter text."""
+    out = bytearray()
+    member, fed, pending = zlib.decompressobj(wbits=31), False, b""
+    while len(out) < limit:
+        pending = pending or stream.read(_CHUNK_BYTES)
+        if not pending:
+            break
+        if not fed and not pending.strip(b"\0"):  # zero bytes padding the file's end
+            pending = b""
+            continue
+        try:
+            out += member.decompress(pending, limit - len(out))
+        except zlib.error as error:
+            raise BadInput(f"not a readable gzip file ({error}); is it really gzip-compressed?"
+                           ) from None
+        fed, pending = True, member.unconsumed_tail
+        if member.eof:  # another member may follow
+            member, fed, pending = zlib.decompressobj(wbits=31), False, member.unused_data
+    if fed and not member.eof and len(out) < limit:
+        raise BadInput("gzip file ends before its compressed data does: truncated (an "
+                       "interrupted copy or download?)")
+    return bytes(out)
 
 def _entry_time(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
@@ -219,8 +250,10 @@ class ReadInputFile(StageDoFn):
         self.inputs.inc()
         path = readable.metadata.path
         kind = input_kind(path)
-        with readable.open() as stream:  # compression detected from the name (.gz)
-            data = read_capped(stream, self.max_bytes)
+        gzipped = path.lower().endswith(".gz")
+        with readable.open(compression_type=CompressionTypes.UNCOMPRESSED if gzipped
+                           else CompressionTypes.AUTO) as stream:
+            data = read_capped(stream, self.max_bytes, gzipped)
         if kind == "feed":
             yield from self._entries(path, data)
         else:
