@@ -9,6 +9,7 @@ import hashlib
 import html
 import io
 import json
+import warnings
 from collections import Counter
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -104,7 +105,12 @@ def read_runs(output: str) -> list[dict[str, Any]]:
 
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    with warnings.catch_warnings():
+        # Text is written as text (svg.fonttype none) and drawn by the viewer's fonts; a
+        # headline in a script matplotlib's font lacks (Chinese, Japanese) only measures
+        # roughly, which is no reason to warn on every run.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(figure)

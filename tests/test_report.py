@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,15 @@ def test_progress_lines_and_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[
     quiet = run(capsys, "--config", str(config), "--quiet", "--input", f"{pages}/*.html",
                 "--output", str(tmp_path / "quiet"))
     assert len(quiet) == 1 and quiet[0].startswith("newsbeam: inputs seen 12")
+
+
+def test_a_headline_in_a_script_the_plot_font_lacks_stays_text_without_warnings() -> None:
+    import matplotlib
+
+    from pipeline import report
+
+    headline = "国务院常务会议部署稳就业措施"
+    with matplotlib.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = report.bar_plot("Biggest stories", [(headline, 3.0)], "articles")
+    assert headline in svg
