@@ -396,7 +396,7 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     top = [t for t in lexicon.topics if t.parent_id is None]
     keyword_scores = _shares({t.topic_id: evidence.get(t.topic_id, 0.0) for t in top}, scale)
     scores = keyword_scores
-    if centroids is not None and centroids.settings.enabled:
+    if centroids is not None:
         near = centroids.nearness([(title_words, settings.title_weight), (text_words, 1.0)])
         scores = _combined(keyword_scores, near, centroids.settings.weight)
     if prototypes is not None and prototypes.consulted(scores, words):
@@ -432,37 +432,32 @@ class LexiconTopics(StageDoFn):
     stage = STAGE
 
     def __init__(self, settings: TopicSettings) -> None:
+        self.settings = settings
         self.lexicon = TopicLexicon.from_config(settings.lexicon, settings.scoring.name_weight)
-        self.lexicon_config = settings.lexicon
-        self.settings = settings.scoring
-        self.vector_settings = settings.vectors
-        self.languages = frozenset(settings.languages)
-        self.vector_language = settings.vector_language
-        self.encoder_settings = settings.encoder
         self.centroids: TopicCentroids | None = None
         self.prototypes: TopicPrototypes | None = None
 
     def setup(self) -> None:
         """Loads the word vectors (written for the lexicon's first language) and the encoder's
         topic prototypes once per worker."""
-        vectors = self.vector_settings
+        settings, vectors = self.settings, self.settings.vectors
         if vectors.enabled:
             words = WordVectors.from_package(vectors.package, vectors.vocabulary,
-                                             self.vector_language, vectors.smoothing)
-            self.centroids = TopicCentroids.from_lexicon(self.lexicon_config, words, vectors)
-        if self.encoder_settings.enabled:
-            self.prototypes = TopicPrototypes.from_lexicon(self.lexicon_config,
-                                                           self.encoder_settings)
+                                             settings.vector_language, vectors.smoothing)
+            self.centroids = TopicCentroids.from_lexicon(settings.lexicon, words, vectors)
+        if settings.encoder.enabled:
+            self.prototypes = TopicPrototypes.from_lexicon(settings.lexicon, settings.encoder)
 
     def handle(self, article: Article) -> Iterator[TopicScore]:
         """The article's TopicScores, best top-level topic first, each followed by its
         subtopics; none for a language the lexicon is not written in (counted)."""
         language = primary_language(article.language)
-        if language not in self.languages:
+        if language not in self.settings.languages:
             self._counter(metrics.no_topics_for(language)).inc()
             return
         for topic, score in score_topics(article.title, article.text, self.lexicon,
-                                         self.settings, self.centroids, self.prototypes):
+                                         self.settings.scoring, self.centroids,
+                                         self.prototypes):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
                              topic.parent_id)
 
