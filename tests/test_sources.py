@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,6 +107,28 @@ def test_json_feed_entries() -> None:
     items = list(feed_documents("b.json", (FIXTURES / "feeds" / "briefing.json").read_bytes()))
     assert [(i.title, i.url) for i in items] == [
         ("Parliament passes climate bill", "https://news.example.org/briefing/1")]
+
+
+def test_json_feed_fields_of_the_wrong_type_count_as_absent() -> None:
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        42, {"id": 7, "title": ["a list"], "content_text": {"an": "object"}},
+        {"id": 8, "title": "Council approves budget", "content_text": "The council approved "
+         "the budget.", "date_published": "yesterday"}]}).encode()
+    items = list(feed_documents("f.json", feed))
+    assert str(items[0]) == "entry 1 (untitled) has no content or summary"
+    assert (items[1].title, items[1].identity, items[1].published_at) == (
+        "Council approves budget", "8", None)
+    assert len(items) == 2
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": "none"}',
+     "items is a str, not a list"),
+    (b"[1, 2, 3]", "not a JSON Feed"),
+])
+def test_json_that_is_no_json_feed_is_an_error(data: bytes, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        list(feed_documents("f.json", data))
 
 
 def test_not_a_feed_is_an_error() -> None:

@@ -171,7 +171,7 @@ def _entry_time(entry: Any) -> datetime | None:
 
 def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
     """A JSON Feed (jsonfeed.org) in feedparser's shape, or None if the bytes are not one."""
-    if not data.lstrip().startswith(b"{"):
+    if data.lstrip()[:1] not in (b"{", b"["):  # XML begins with "<"
         return None
     try:
         feed = json.loads(decode_text(data))
@@ -179,19 +179,34 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
         raise BadInput(f"JSON feed does not parse: {exc}") from None
     if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
         raise BadInput("JSON file is not a JSON Feed (no jsonfeed.org version)")
+    items = feed.get("items") or []
+    if not isinstance(items, list):
+        raise BadInput(f"JSON feed's items is a {type(items).__name__}, not a list")
     entries = []
-    for item in feed.get("items") or []:
+    for item in items:
         if not isinstance(item, dict):
             continue
-        html, text = item.get("content_html"), item.get("content_text") or item.get("summary")
-        published = utc_datetime(item.get("date_published") or item.get("date_modified"))
+        field = _json_feed_field(item)
+        html, text = field("content_html"), field("content_text") or field("summary")
+        published = utc_datetime(field("date_published") or field("date_modified"))
         entries.append({
-            "id": item.get("id"), "link": item.get("url"), "title": item.get("title"),
+            "id": field("id"), "link": field("url"), "title": field("title"),
             "content": [{"value": html, "type": "text/html"} if html else
                         {"value": text or "", "type": "text/plain"}],
             "published_parsed": published.utctimetuple() if published else None,
         })
     return feedparser.FeedParserDict(entries=entries, bozo=False)
+
+
+def _json_feed_field(item: dict[str, Any]) -> Any:
+    """A JSON Feed item's text fields: strings (a number as its text, as the specification
+    asks of ids); any other value (a list, an object) counts as absent, not as a crash."""
+    def field(name: str) -> str | None:
+        value = item.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value if isinstance(value, str) else None
+    return field
 
 
 def feed_documents(source: str, data: bytes, pages_follow: bool = False
@@ -210,7 +225,7 @@ def feed_documents(source: str, data: bytes, pages_follow: bool = False
         link = entry.get("link") or None
         text = (body.get("value") or "").strip()
         if not text and not (pages_follow and link):
-            yield BadInput(f"entry {number} ({link or entry.get('title', 'untitled')}) has no "
+            yield BadInput(f"entry {number} ({link or entry.get('title') or 'untitled'}) has no "
                            "content or summary")
             continue
         yield RawDocument(
