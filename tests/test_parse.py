@@ -75,6 +75,17 @@ def test_feed_fragment_keeps_short_summary(config: dict[str, Any]) -> None:
     assert article.title == "Rates held"
 
 
+def test_control_characters_leave_titles_and_text(config: dict[str, Any]) -> None:
+    raw = RawDocument("a.txt", "text", "Storm\x07 title\x0c\n\nSchools closed.\x00 Roads "
+                      "shut.\x1b[0m\n")
+    article = parse_text(raw)
+    assert (article.title, article.text) == ("Storm title", "Schools closed. Roads shut. [0m")
+    entry = RawDocument("feed.json", "html", "<p>Rates held\x00 at 4%.</p>",
+                        url="https://example.org/b", title="Rates\n  held\x00")
+    parsed = parse_html(entry, config["extraction"])
+    assert (parsed.title, parsed.text) == ("Rates held", "Rates held at 4%.")
+
+
 def test_article_id_is_deterministic_and_url_based() -> None:
     raw = RawDocument("x.html", "html", "<p>a</p>")
     first = article_id_for(raw, "https://Example.org/news/a/?utm_source=x#top")

@@ -18,7 +18,7 @@ from transforms.failures import BadInput, StageDoFn, apply_stage
 from transforms.language import detect_language
 from transforms.records import Article, RawDocument, article_id_for, utc_datetime
 from transforms.settings import check_above, check_at_least
-from transforms.text import PARAGRAPH_BREAK, text_paragraphs
+from transforms.text import PARAGRAPH_BREAK, one_line, text_paragraphs, without_controls
 
 STAGE = "parse"
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
@@ -73,7 +73,7 @@ def parse_text(document: RawDocument) -> Article:
     """Title = the first line, body = the rest; a text that is one sentence alone (a news brief,
     a flash) is all body: headlines do not end with a full stop, so the line is not one."""
     paragraphs = text_paragraphs(document.content)
-    title = document.title
+    title = None if document.title is None else one_line(document.title)
     if title is None and paragraphs and not (len(paragraphs) == 1
                                              and _ONE_SENTENCE.search(paragraphs[0])):
         title, paragraphs = paragraphs[0], paragraphs[1:]
@@ -94,16 +94,17 @@ def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Articl
     import trafilatura  # heavy import, only where it is used
 
     extracted = None
-    if not _FULL_PAGE.search(document.content):  # a feed entry's fragment: all of it is content
-        paragraphs, title, url, date = fragment_paragraphs(document.content), None, None, None
+    content = without_controls(document.content)  # lxml would keep a NUL as U+FFFD
+    if not _FULL_PAGE.search(content):  # a feed entry's fragment: all of it is content
+        paragraphs, title, url, date = fragment_paragraphs(content), None, None, None
     else:
         extracted = trafilatura.bare_extraction(
-            document.content, url=document.url, with_metadata=True, **extract_options)
+            content, url=document.url, with_metadata=True, **extract_options)
         if extracted is None or not extracted.text:
             raise BadInput("no article text found in the page")
         paragraphs = text_paragraphs(extracted.text.replace("\n", PARAGRAPH_BREAK))
         title, url, date = extracted.title, extracted.url, extracted.date
-    title = document.title or title
+    title = one_line(document.title or title or "") or None
     url = document.url or url
     text = _body(paragraphs, title)
     declared = _HTML_LANG.search(document.content[:5000])
