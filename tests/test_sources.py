@@ -121,6 +121,27 @@ def test_json_feed_fields_of_the_wrong_type_count_as_absent() -> None:
     assert len(items) == 2
 
 
+def test_relative_entry_links_are_made_absolute_or_dropped() -> None:
+    def rss(site: str) -> bytes:
+        return (f'<rss version="2.0"><channel><title>T</title>{site}<item><title>A</title>'
+                '<link>/news/1</link><description>Rates held.</description></item>'
+                '<item><title>B</title><link>https://other.example/b</link>'
+                '<description>Markets rose.</description></item></channel></rss>').encode()
+
+    def links(source: str, data: bytes) -> list[str | None]:
+        return [d.url for d in feed_documents(source, data)]
+
+    assert links("https://site.example/feeds/rss.xml", rss("")) == [
+        "https://site.example/news/1", "https://other.example/b"]
+    assert links("feeds/site.rss", rss("<link>https://site.example/</link>")) == [
+        "https://site.example/news/1", "https://other.example/b"]
+    assert links("feeds/site.rss", rss("")) == [None, "https://other.example/b"]
+    json_feed = json.dumps({"version": "https://jsonfeed.org/version/1.1",
+                            "home_page_url": "https://site.example/", "items": [
+                                {"id": "1", "url": "news/2", "content_text": "Rates held."}]})
+    assert links("feeds/site.json", json_feed.encode()) == ["https://site.example/news/2"]
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (b'{"version": "https://jsonfeed.org/version/1.1", "items": "none"}',
      "items is a str, not a list"),

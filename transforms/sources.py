@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 import charset_normalizer
@@ -186,7 +186,7 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
     for item in items:
         if not isinstance(item, dict):
             continue
-        field = _json_feed_field(item)
+        field = _json_fields(item)
         html, text = field("content_html"), field("content_text") or field("summary")
         published = utc_datetime(field("date_published") or field("date_modified"))
         entries.append({
@@ -195,18 +195,29 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
                         {"value": text or "", "type": "text/plain"}],
             "published_parsed": published.utctimetuple() if published else None,
         })
-    return feedparser.FeedParserDict(entries=entries, bozo=False)
+    return feedparser.FeedParserDict(entries=entries, bozo=False,
+                                     feed={"link": _json_fields(feed)("home_page_url")})
 
 
-def _json_feed_field(item: dict[str, Any]) -> Any:
-    """A JSON Feed item's text fields: strings (a number as its text, as the specification
-    asks of ids); any other value (a list, an object) counts as absent, not as a crash."""
+def _json_fields(item: dict[str, Any]) -> Any:
+    """A JSON Feed object's (the feed's, an item's) text fields: strings (a number as its
+    text, as the specification asks of ids); any other value (a list, an object) counts as
+    absent, not as a crash."""
     def field(name: str) -> str | None:
         value = item.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         return value if isinstance(value, str) else None
     return field
+
+
+def absolute_link(link: str | None, *bases: str | None) -> str | None:
+    """An entry's link; a relative one ("/news/1") made absolute against the first base that
+    is a URL (the feed's own, else the site the feed names), or None: a path names no page by
+    itself, cannot be fetched, and would give entries of two sites one article_id."""
+    if not link or urlsplit(link).scheme:
+        return link or None
+    return next((urljoin(base, link) for base in bases if base and is_url(base)), None)
 
 
 def feed_documents(source: str, data: bytes, pages_follow: bool = False
@@ -219,10 +230,11 @@ def feed_documents(source: str, data: bytes, pages_follow: bool = False
             problem = parsed.get("bozo_exception")
             raise BadInput(f"feed does not parse: {problem}")
         raise BadInput("feed has no entries")
+    site = (parsed.get("feed") or {}).get("link")
     for number, entry in enumerate(parsed.entries, start=1):
         contents = entry.get("content") or []
         body = (contents[0] if contents else entry.get("summary_detail")) or {}
-        link = entry.get("link") or None
+        link = absolute_link(entry.get("link"), source if is_url(source) else None, site)
         text = (body.get("value") or "").strip()
         if not text and not (pages_follow and link):
             yield BadInput(f"entry {number} ({link or entry.get('title') or 'untitled'}) has no "
