@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +164,7 @@ def gunzip_capped(stream: Any, limit: int) -> bytes:
                        "interrupted copy or download?)")
     return bytes(out)
 
+
 def _entry_time(entry: Any) -> datetime | None:
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     return datetime(*parsed[:6], tzinfo=UTC) if parsed else None
@@ -199,7 +200,7 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
                                      feed={"link": _json_fields(feed)("home_page_url")})
 
 
-def _json_fields(item: dict[str, Any]) -> Any:
+def _json_fields(item: dict[str, Any]) -> Callable[[str], str | None]:
     """A JSON Feed object's (the feed's, an item's) text fields: strings (a number as its
     text, as the specification asks of ids); any other value (a list, an object) counts as
     absent, not as a crash."""
@@ -208,6 +209,7 @@ def _json_fields(item: dict[str, Any]) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         return value if isinstance(value, str) else None
+
     return field
 
 
