@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -187,30 +187,29 @@ def json_feed(data: bytes) -> feedparser.FeedParserDict | None:
     for item in items:
         if not isinstance(item, dict):
             continue
-        field = _json_fields(item)
-        html, text = field("content_html"), field("content_text") or field("summary")
-        published = utc_datetime(field("date_published") or field("date_modified"))
+        html = _json_text(item, "content_html")
+        text = _json_text(item, "content_text") or _json_text(item, "summary")
+        published = utc_datetime(_json_text(item, "date_published")
+                                 or _json_text(item, "date_modified"))
         entries.append({
-            "id": field("id"), "link": field("url"), "title": field("title"),
+            "id": _json_text(item, "id"), "link": _json_text(item, "url"),
+            "title": _json_text(item, "title"),
             "content": [{"value": html, "type": "text/html"} if html else
                         {"value": text or "", "type": "text/plain"}],
             "published_parsed": published.utctimetuple() if published else None,
         })
     return feedparser.FeedParserDict(entries=entries, bozo=False,
-                                     feed={"link": _json_fields(feed)("home_page_url")})
+                                     feed={"link": _json_text(feed, "home_page_url")})
 
 
-def _json_fields(item: dict[str, Any]) -> Callable[[str], str | None]:
-    """A JSON Feed object's (the feed's, an item's) text fields: strings (a number as its
+def _json_text(obj: dict[str, Any], name: str) -> str | None:
+    """A JSON Feed object's (the feed's, an item's) text field: a string (a number as its
     text, as the specification asks of ids); any other value (a list, an object) counts as
     absent, not as a crash."""
-    def field(name: str) -> str | None:
-        value = item.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        return value if isinstance(value, str) else None
-
-    return field
+    value = obj.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) else None
 
 
 def absolute_link(link: str | None, *bases: str | None) -> str | None:
@@ -236,7 +235,7 @@ def feed_documents(source: str, data: bytes, pages_follow: bool = False
     for number, entry in enumerate(parsed.entries, start=1):
         contents = entry.get("content") or []
         body = (contents[0] if contents else entry.get("summary_detail")) or {}
-        link = absolute_link(entry.get("link"), source if is_url(source) else None, site)
+        link = absolute_link(entry.get("link"), source, site)  # a file's path is no base
         text = (body.get("value") or "").strip()
         if not text and not (pages_follow and link):
             yield BadInput(f"entry {number} ({link or entry.get('title') or 'untitled'}) has no "
