@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
 
-from transforms.sources import decode_text
+from transforms.sources.decode import decode_text
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"

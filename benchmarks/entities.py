@@ -19,10 +19,10 @@ import pyarrow.dataset as ds
 
 from benchmarks.corpora import BBC_ARCHIVE
 from pipeline.config import load_config, run_settings
+from transforms.core.language import detect_language
+from transforms.core.records import Article
+from transforms.core.text import word_count
 from transforms.entities import SpacyEntities
-from transforms.language import detect_language
-from transforms.records import Article
-from transforms.text import word_count
 
 ROOT = Path(__file__).resolve().parent.parent
 

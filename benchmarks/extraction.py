@@ -29,11 +29,11 @@ import trafilatura
 from benchmarks.corpora import BENCHMARKS, ROOT, bbc_texts, ecbplus_texts
 from pipeline.config import load_config, run_settings
 from transforms.clean import clean_article
-from transforms.failures import BadInput
+from transforms.core.failures import BadInput
+from transforms.core.records import RawDocument
+from transforms.core.text import word_count
 from transforms.parse import parse_html, parse_text
-from transforms.records import RawDocument
-from transforms.sources import decode_text
-from transforms.text import word_count
+from transforms.sources.decode import decode_text
 
 DEFAULT_DATA = BENCHMARKS / "scrapinghub"
 RESULTS = ROOT / "benchmarks" / "results"

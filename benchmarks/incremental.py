@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.measure import ROOT, seconds_and_peak_mb
-from transforms.schemas import ARTICLES, ENTITY_ALIASES
+from transforms.core.schemas import ARTICLES, ENTITY_ALIASES
 
 FILE_ROWS = 250_000
 HISTORY_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -76,7 +76,7 @@ def build_indexes(output: Path) -> float:
                "import sys; from datetime import UTC, datetime; "
                "from pipeline.cli import prepare_indexes; "
                "from pipeline.config import load_config, run_settings; "
-               "from transforms.layout import OutputLayout; "
+               "from transforms.storage.layout import OutputLayout; "
                "layout = OutputLayout(sys.argv[1], datetime.now(UTC)); "
                "print(prepare_indexes(run_settings(load_config()), layout))",
                str(output)]

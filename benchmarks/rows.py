@@ -43,20 +43,25 @@ def write_inputs(folder: Path) -> dict[str, str]:
             "ecbplus": f"{ecb}/*.txt"}
 
 
-def canonical_rows(dataset: Path) -> list[str]:
-    """The dataset's rows as sorted JSON lines, run-time columns left out."""
+def canonical_rows(dataset: Path, places: dict[str, str]) -> list[str]:
+    """The dataset's rows as sorted JSON lines, run-time columns left out, and the folders
+    of `places` named by their key (inputs are in a new temporary folder each time)."""
     table = ds.dataset(dataset, partitioning="hive").to_table()
     kept = [name for name in table.column_names if name not in RUN_TIME_COLUMNS]
-    rows = table.select(kept).to_pylist()
-    return sorted(json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
-                  for row in rows)
+    lines = []
+    for row in table.select(kept).to_pylist():
+        line = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
+        for name, folder in places.items():
+            line = line.replace(folder, name)
+        lines.append(line)
+    return sorted(lines)
 
 
-def snapshot(output: Path, into: Path) -> list[tuple[str, int, str]]:
+def snapshot(output: Path, into: Path, places: dict[str, str]) -> list[tuple[str, int, str]]:
     into.mkdir(parents=True, exist_ok=True)
     measured = []
     for dataset in sorted(p for p in output.iterdir() if p.is_dir() and p.name[0] != "_"):
-        lines = canonical_rows(dataset)
+        lines = canonical_rows(dataset, places)
         text = "".join(line + "\n" for line in lines)
         (into / f"{dataset.name}.jsonl").write_text(text, encoding="utf-8")
         measured.append((dataset.name, len(lines), hashlib.sha256(text.encode()).hexdigest()))
@@ -75,7 +80,8 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "pipeline", "run", "--quiet", "--input", glob,
                             "--output", str(output)], cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)
-            for dataset, rows, digest in snapshot(output, args.snapshot / name):
+            places = {"<inputs>": scratch, "<root>": str(ROOT)}
+            for dataset, rows, digest in snapshot(output, args.snapshot / name, places):
                 print(f"{name:<12} {dataset:<15} {rows:>7}  {digest[:16]}")
     return 0
 

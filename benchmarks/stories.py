@@ -33,7 +33,7 @@ from benchmarks.corpora import (
     pairs_within,
 )
 from pipeline.config import load_config, run_settings
-from transforms.records import RawDocument, article_id_for
+from transforms.core.records import RawDocument, article_id_for
 
 
 def ecbplus_labels() -> tuple[dict[str, str], dict[str, str]]:

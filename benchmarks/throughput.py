@@ -61,7 +61,7 @@ def bare_loop(folder: Path) -> int:
     import trafilatura
 
     from pipeline.config import load_config
-    from transforms.language import detect_language, primary_language
+    from transforms.core.language import detect_language, primary_language
 
     config = load_config()
     models = config["entities"]["models"]

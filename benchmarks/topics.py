@@ -22,10 +22,10 @@ from typing import Any
 
 from benchmarks.corpora import BBC_ARCHIVE, bbc_texts, ecbplus_texts
 from pipeline.config import load_config, run_settings
+from transforms.core.language import detect_language
+from transforms.core.records import Article
+from transforms.core.text import PARAGRAPH_BREAK
 from transforms.keyphrases import AddKeyphrases
-from transforms.language import detect_language
-from transforms.records import Article
-from transforms.text import PARAGRAPH_BREAK
 from transforms.topics import TOPIC_BACKENDS
 
 LABEL_OF_TOPIC = {

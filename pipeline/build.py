@@ -21,13 +21,13 @@ from pipeline.config import RunSettings
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
-from transforms.index import WriteIndexes
 from transforms.keyphrases import KeyPhrases
-from transforms.layout import OutputLayout
 from transforms.nearcopies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
+from transforms.storage.index import WriteIndexes
+from transforms.storage.layout import OutputLayout
 from transforms.stories import BuildStories
 from transforms.topics import ExtractTopics
 from transforms.write import WriteDatasets

@@ -32,16 +32,16 @@ from pipeline.report import (
     stage_runs_row,
     trend_report,
 )
-from transforms import metrics
-from transforms.index import (
+from transforms.core import metrics
+from transforms.core.schemas import DATASETS
+from transforms.storage.index import (
     SURNAMES,
     ensure_indexes,
     merge_touched_buckets,
     next_run_time,
     note_committed_run,
 )
-from transforms.layout import FAILED, OutputLayout
-from transforms.schemas import DATASETS
+from transforms.storage.layout import FAILED, OutputLayout
 from transforms.write import add_to_manifest, commit_run, manifest_files, recover_runs
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing

@@ -21,10 +21,10 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.index import KINDS, bucket_files_under, merge_bucket
-from transforms.layout import OutputLayout
-from transforms.parquet_io import read_dataset_files, write_dataset_file
-from transforms.schemas import DATASETS
+from transforms.core.schemas import DATASETS
+from transforms.storage.index import KINDS, bucket_files_under, merge_bucket
+from transforms.storage.layout import OutputLayout
+from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 
 JOURNAL = "_journal.json"
 DEFAULT_TARGET_MB = 128

@@ -12,15 +12,15 @@ import yaml
 
 from pipeline.lease import LeaseSettings
 from transforms.clean import BoilerplateRules, CleanSettings
+from transforms.core.failures import FailureLimits
+from transforms.core.settings import ConfigError, check_at_least
 from transforms.entities import EntitySettings
-from transforms.failures import FailureLimits
-from transforms.fetch import HttpSettings
 from transforms.keyphrases import KeyphraseSettings
-from transforms.layout import OutputLayout
 from transforms.nearcopies import NearCopySettings
 from transforms.parse import ParseSettings
-from transforms.settings import ConfigError, check_at_least
-from transforms.sources import FeedSettings, SourceSettings
+from transforms.sources.http import HttpSettings
+from transforms.sources.settings import FeedSettings, SourceSettings
+from transforms.storage.layout import OutputLayout
 from transforms.stories import StorySettings
 from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
 

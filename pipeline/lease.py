@@ -23,7 +23,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.settings import check_above, check_at_least
+from transforms.core.settings import check_above, check_at_least
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
-from transforms import metrics
-from transforms.index import ENTITY_FORMS, read_bucket
-from transforms.language import primary_language
-from transforms.layout import STAMP_FORMAT, OutputLayout
-from transforms.parquet_io import read_dataset_files, write_dataset_file
-from transforms.schemas import RUNS
+from transforms.core import metrics
+from transforms.core.language import primary_language
+from transforms.core.schemas import RUNS
+from transforms.storage.index import ENTITY_FORMS, read_bucket
+from transforms.storage.layout import STAMP_FORMAT, OutputLayout
+from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 
 TOP = 15  # bars in a ranking plot
 EXAMPLES = 3  # error rows shown per stage and reason

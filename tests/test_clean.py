@@ -12,9 +12,9 @@ from transforms.clean import (
     classify_paragraphs,
     clean_article,
 )
-from transforms.failures import ERRORS
+from transforms.core.failures import ERRORS
+from transforms.core.records import Article, RawDocument
 from transforms.parse import parse_html, parse_text
-from transforms.records import Article, RawDocument
 
 
 @pytest.mark.parametrize("seed", sorted(seed_expectations()))

@@ -12,7 +12,7 @@ import pytest
 from conftest import read_dataset, run_cli, seeds_in_three_runs
 
 from pipeline import cli, compact
-from transforms.index import bucket_files_under
+from transforms.storage.index import bucket_files_under
 
 pytestmark = pytest.mark.slow
 DATASETS = ("articles", "entities", "topics", "entity_aliases", "errors")

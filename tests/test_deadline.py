@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from transforms.deadline import CallWithDeadline, ChildDied, DeadlineExceeded
+from transforms.core.deadline import CallWithDeadline, ChildDied, DeadlineExceeded
 
 
 @pytest.fixture(autouse=True, scope="module")

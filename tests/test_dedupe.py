@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from apache_beam.pvalue import TaggedOutput
 
+from transforms.core.failures import ERRORS
+from transforms.core.records import Article, ArticleEntities, EntityMention, text_digest
 from transforms.dedupe import MENTIONS, KeepFirstArticle
-from transforms.failures import ERRORS
-from transforms.records import Article, ArticleEntities, EntityMention, text_digest
 
 
 def mention(article_id: str, name: str, start: int) -> EntityMention:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import RunSettings
+from transforms.core.names import NameNormalizer, display_name, entity_id_for
+from transforms.core.records import Article, ArticleEntities, text_digest
+from transforms.core.settings import choose
 from transforms.entities import ENTITY_BACKENDS, SpacyEntities, resolve_in_article, trim_span
-from transforms.names import NameNormalizer, display_name, entity_id_for
-from transforms.records import Article, ArticleEntities, text_digest
-from transforms.settings import choose
 
 
 @pytest.fixture(scope="module")

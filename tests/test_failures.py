@@ -14,9 +14,9 @@ from conftest import SEEDS, read_dataset
 import transforms.clean
 import transforms.write
 from pipeline import cli
-from transforms import metrics
-from transforms.failures import ERRORS, BadInput, FailureLimits, StageDoFn
-from transforms.settings import ConfigError
+from transforms.core import metrics
+from transforms.core.failures import ERRORS, BadInput, FailureLimits, StageDoFn
+from transforms.core.settings import ConfigError
 
 
 class Picky(StageDoFn):

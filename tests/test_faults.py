@@ -27,14 +27,14 @@ KILL_MOMENTS = [
     ("transforms.clean:clean_article", 5),
     ("transforms.entities:resolve_in_article", 2),
     ("transforms.topics:score_topics", 4),
-    ("transforms.parquet_io:ParquetFileWriter.finish_bundle", 1),
-    ("transforms.parquet_io:ParquetFileWriter.finish_bundle", 4),
-    ("transforms.index:write_index_file", 3),
+    ("transforms.storage.parquet_files:ParquetFileWriter.finish_bundle", 1),
+    ("transforms.storage.parquet_files:ParquetFileWriter.finish_bundle", 4),
+    ("transforms.storage.index:write_index_file", 3),
     ("transforms.write:write_manifest", 1),
     (f"{FS}.rename", 1),
     (f"{FS}.rename", 4),
     (f"{FS}.rename", 30),
-    ("transforms.index:note_committed_run", 1),
+    ("transforms.storage.index:note_committed_run", 1),
 ]
 
 

@@ -13,9 +13,9 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from conftest import SHARED_BENCHMARKS
 
-from transforms.failures import ERRORS
-from transforms.records import RawDocument
-from transforms.sources import ReadInputFile
+from transforms.core.failures import ERRORS
+from transforms.core.records import RawDocument
+from transforms.sources.files import ReadInputFile
 
 pytestmark = pytest.mark.slow
 CORPUS = SHARED_BENCHMARKS / "feedparser"

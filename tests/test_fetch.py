@@ -13,9 +13,11 @@ import pytest
 from conftest import FIXTURES
 from httpserver import page, serve
 
-from transforms import fetch
-from transforms.failures import ERRORS
-from transforms.fetch import (
+from transforms.core.failures import ERRORS
+from transforms.core.records import RawDocument
+from transforms.sources import http as fetch
+from transforms.sources.fetching import FetchFeed, FetchPages, host_key
+from transforms.sources.http import (
     FetchError,
     HttpClient,
     HttpSettings,
@@ -23,8 +25,7 @@ from transforms.fetch import (
     fetch_robots,
     retry_after_seconds,
 )
-from transforms.records import RawDocument
-from transforms.sources import FeedSettings, FetchFeed, FetchPages, host_key
+from transforms.sources.settings import FeedSettings
 
 SETTINGS = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=2, backoff_s=0.25,
                         max_backoff_s=10.0, max_redirects=3, max_bytes=50_000,

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from transforms import index
-from transforms.index import (
+from transforms.core.schemas import ARTICLES
+from transforms.storage import index
+from transforms.storage.index import (
     ARTICLE_IDS,
     BEGINNING,
     ENTITY_FORMS,
@@ -23,8 +24,7 @@ from transforms.index import (
     read_bucket,
     write_index_file,
 )
-from transforms.layout import OutputLayout
-from transforms.schemas import ARTICLES
+from transforms.storage.layout import OutputLayout
 
 RUN = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

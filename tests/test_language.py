@@ -10,9 +10,9 @@ import pytest
 from conftest import FIXTURES, read_dataset
 
 from pipeline import cli
-from transforms.language import UNDETERMINED, detect_language, primary_language
+from transforms.core.language import UNDETERMINED, detect_language, primary_language
+from transforms.core.records import RawDocument
 from transforms.parse import parse_text
-from transforms.records import RawDocument
 
 TEXTS = FIXTURES / "languages"
 

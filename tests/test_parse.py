@@ -16,10 +16,10 @@ from conftest import FIXTURES
 
 from pipeline import cli
 from pipeline.config import RunSettings
-from transforms.failures import ERRORS
+from transforms.core.failures import ERRORS
+from transforms.core.records import RawDocument, article_id_for, normalize_url
+from transforms.core.text import text_paragraphs
 from transforms.parse import ParseDocument, ParseSettings, parse_html, parse_text
-from transforms.records import RawDocument, article_id_for, normalize_url
-from transforms.text import text_paragraphs
 
 
 def test_text_paragraphs_join_hard_wrapped_lines() -> None:

@@ -13,12 +13,12 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import RunSettings
+from transforms.core.names import NameNormalizer, entity_id_for
+from transforms.core.records import Article
 from transforms.entities import resolve_in_article
-from transforms.index import BEGINNING, ENTITY_FORMS, write_index_file
-from transforms.layout import OutputLayout
-from transforms.names import NameNormalizer, entity_id_for
-from transforms.records import Article
 from transforms.resolve import ResolveEntities, canonical_name
+from transforms.storage.index import BEGINNING, ENTITY_FORMS, write_index_file
+from transforms.storage.layout import OutputLayout
 
 PEOPLE = frozenset({"PERSON", "ORG", "GPE"})
 

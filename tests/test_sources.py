@@ -17,20 +17,16 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import FIXTURES, SEEDS
 from httpserver import serve
 
-from transforms.failures import ERRORS, MAIN, BadInput
-from transforms.fetch import HttpSettings, check_public_host
-from transforms.layout import OutputLayout
-from transforms.records import RawDocument
-from transforms.sources import (
-    FeedSettings,
-    FetchFeed,
-    ReadSources,
-    SourceSettings,
-    decode_text,
-    feed_documents,
-    input_kind,
-    read_capped,
-)
+from transforms.core.failures import ERRORS, MAIN, BadInput
+from transforms.core.records import RawDocument
+from transforms.sources import ReadSources
+from transforms.sources.decode import decode_text, read_capped
+from transforms.sources.feeds import feed_documents
+from transforms.sources.fetching import FetchFeed
+from transforms.sources.files import input_kind
+from transforms.sources.http import HttpSettings, check_public_host
+from transforms.sources.settings import FeedSettings, SourceSettings
+from transforms.storage.layout import OutputLayout
 
 RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
 HTTP = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=0, backoff_s=0.01,

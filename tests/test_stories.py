@@ -12,8 +12,8 @@ import pytest
 from conftest import SEEDS, read_dataset, seeds_in_three_runs
 
 from pipeline import cli
-from transforms import metrics
-from transforms.records import Article
+from transforms.core import metrics
+from transforms.core.records import Article
 from transforms.stories import (
     Link,
     Member,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from pipeline.config import RunSettings
+from transforms.core.records import Article
+from transforms.core.settings import ConfigError, choose
+from transforms.core.text import tokens
 from transforms.keyphrases import AddKeyphrases, KeyphraseSettings, keyphrases
-from transforms.records import Article
-from transforms.settings import ConfigError, choose
-from transforms.text import tokens
 from transforms.topics import TOPIC_BACKENDS, EncoderSettings, LexiconTopics, VectorSettings
 
 TEXTS = {

@@ -10,10 +10,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from transforms import parquet_io
-from transforms import schemas as schema
-from transforms.layout import OutputLayout
-from transforms.parquet_io import ParquetFileWriter, read_parquet_rows
+from transforms.core import schemas as schema
+from transforms.storage import parquet_files
+from transforms.storage.layout import OutputLayout
+from transforms.storage.parquet_files import ParquetFileWriter, read_parquet_rows
 from transforms.write import commit_run, write_manifest
 
 INGESTED_AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -35,8 +35,8 @@ def write_bundle(prefix: str, dataset: str, rows: list[dict]) -> list[str]:
 
 def test_writer_bounds_row_groups_and_rows_round_trip(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parquet_io, "ROWS_PER_BATCH", 100)
-    monkeypatch.setattr(parquet_io, "ROW_GROUP_BYTES", 1)  # every batch is a row group of its own
+    monkeypatch.setattr(parquet_files, "ROWS_PER_BATCH", 100)
+    monkeypatch.setattr(parquet_files, "ROW_GROUP_BYTES", 1)  # each batch a row group of its own
     rows = topic_rows(250)
 
     [path] = write_bundle(f"{tmp_path}/topics/part", "topics", rows)

@@ -10,11 +10,11 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms import metrics
-from transforms.failures import BadInput, StageDoFn, apply_stage
-from transforms.records import Article, Removed
-from transforms.settings import check_at_least
-from transforms.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
+from transforms.core import metrics
+from transforms.core.failures import BadInput, StageDoFn, apply_stage
+from transforms.core.records import Article, Removed
+from transforms.core.settings import check_at_least
+from transforms.core.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
 
 STAGE = "clean"
 _DIGIT = re.compile(r"\d")

@@ -9,11 +9,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from transforms import metrics
-from transforms.failures import ERRORS, MAIN, BadInput, StageDoFn
-from transforms.history import GroupWithWrittenIds, written_already
-from transforms.layout import OutputLayout
-from transforms.records import ArticleEntities, text_digest
+from transforms.core import metrics
+from transforms.core.failures import ERRORS, MAIN, BadInput, StageDoFn
+from transforms.core.records import ArticleEntities, text_digest
+from transforms.storage.history import GroupWithWrittenIds, written_already
+from transforms.storage.layout import OutputLayout
 
 STAGE = "dedupe"
 MENTIONS = "mentions"

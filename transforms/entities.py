@@ -12,11 +12,11 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.failures import BadInput, StageDoFn, apply_stage
-from transforms.language import primary_language
-from transforms.names import PERSON, NameNormalizer, display_name, entity_id_for
-from transforms.records import Article, ArticleEntities, EntityMention, text_digest
-from transforms.settings import ConfigError, check_at_least, choose
+from transforms.core.failures import BadInput, StageDoFn, apply_stage
+from transforms.core.language import primary_language
+from transforms.core.names import PERSON, NameNormalizer, display_name, entity_id_for
+from transforms.core.records import Article, ArticleEntities, EntityMention, text_digest
+from transforms.core.settings import ConfigError, check_at_least, choose
 
 STAGE = "entities"
 _EDGE_JUNK = "\"'“”‘’«»()[]{},.;:!?-–— \n\t"

@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 
 import apache_beam as beam
 
-from transforms.failures import StageDoFn, apply_stage
-from transforms.language import primary_language
-from transforms.records import Article
-from transforms.settings import check_at_least
-from transforms.text import PARAGRAPH_BREAK, TOKEN
+from transforms.core.failures import StageDoFn, apply_stage
+from transforms.core.language import primary_language
+from transforms.core.records import Article
+from transforms.core.settings import check_at_least
+from transforms.core.text import PARAGRAPH_BREAK, TOKEN
 
 # Failures here are reported under the topics stage, whose config section holds the limit.
 STAGE = "topics"

@@ -19,11 +19,11 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from transforms.index import NEAR_BANDS, SIGNATURES, LookupIndex
-from transforms.layout import OutputLayout
-from transforms.records import Article
-from transforms.settings import ConfigError, check_at_least, check_between
-from transforms.text import tokens
+from transforms.core.records import Article
+from transforms.core.settings import ConfigError, check_at_least, check_between
+from transforms.core.text import tokens
+from transforms.storage.index import NEAR_BANDS, SIGNATURES, LookupIndex
+from transforms.storage.layout import OutputLayout
 
 _PRIME = (1 << 61) - 1
 _EARLIER_RUN = ""  # the order of an article of an earlier run: before any of this run's

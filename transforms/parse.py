@@ -12,13 +12,13 @@ import lxml.html
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
-from transforms import metrics
-from transforms.deadline import CallWithDeadline, DeadlineExceeded
-from transforms.failures import BadInput, StageDoFn, apply_stage
-from transforms.language import detect_language
-from transforms.records import Article, RawDocument, article_id_for, utc_datetime
-from transforms.settings import check_above, check_at_least
-from transforms.text import PARAGRAPH_BREAK, one_line, text_paragraphs, without_controls
+from transforms.core import metrics
+from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
+from transforms.core.failures import BadInput, StageDoFn, apply_stage
+from transforms.core.language import detect_language
+from transforms.core.records import Article, RawDocument, article_id_for, utc_datetime
+from transforms.core.settings import check_above, check_at_least
+from transforms.core.text import PARAGRAPH_BREAK, one_line, text_paragraphs, without_controls
 
 STAGE = "parse"
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)

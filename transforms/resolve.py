@@ -15,11 +15,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from transforms.index import ENTITY_FORMS, SURNAMES, LookupIndex
-from transforms.layout import OutputLayout
-from transforms.names import PERSON, NameNormalizer, entity_id_for
-from transforms.parquet_io import read_parquet_rows, schema_row, write_parquet
-from transforms.records import EntityMention
+from transforms.core.names import PERSON, NameNormalizer, entity_id_for
+from transforms.core.records import EntityMention
+from transforms.storage.index import ENTITY_FORMS, SURNAMES, LookupIndex
+from transforms.storage.layout import OutputLayout
+from transforms.storage.parquet_files import read_parquet_rows, schema_row, write_parquet
 
 
 def _surname_claim(mention: EntityMention) -> Iterator[tuple[str, tuple[str, str]]]:

@@ -33,8 +33,13 @@ from urllib.parse import urlsplit
 
 import apache_beam as beam
 
-from transforms import metrics
-from transforms.index import (
+from transforms.core import metrics
+from transforms.core.language import primary_language
+from transforms.core.records import Article
+from transforms.core.settings import check_between, check_fields
+from transforms.core.text import TOKEN
+from transforms.resources.rarity import rarity, word_lists
+from transforms.storage.index import (
     ARTICLE_STORIES,
     STORY_ARTICLES,
     STORY_PROFILES,
@@ -42,12 +47,7 @@ from transforms.index import (
     STORY_TERMS,
     LookupIndex,
 )
-from transforms.language import primary_language
-from transforms.layout import OutputLayout
-from transforms.rarity import rarity, word_lists
-from transforms.records import Article
-from transforms.settings import check_between, check_fields
-from transforms.text import TOKEN
+from transforms.storage.layout import OutputLayout
 
 _YEAR_ZERO = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -14,15 +14,15 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from transforms import metrics
-from transforms.failures import StageDoFn, apply_stage
-from transforms.language import primary_language
-from transforms.records import Article, TopicScore
-from transforms.settings import check_between, check_fields, choose
-from transforms.text import PARAGRAPH_BREAK
-from transforms.text import tokens as _tokens
-from transforms.text_encoder import check_encoder, encode
-from transforms.word_vectors import WordVectors, vector_files
+from transforms.core import metrics
+from transforms.core.failures import StageDoFn, apply_stage
+from transforms.core.language import primary_language
+from transforms.core.records import Article, TopicScore
+from transforms.core.settings import check_between, check_fields, choose
+from transforms.core.text import PARAGRAPH_BREAK
+from transforms.core.text import tokens as _tokens
+from transforms.resources.text_encoder import check_encoder, encode
+from transforms.resources.word_vectors import WordVectors, vector_files
 
 STAGE = "topics"
 

@@ -11,14 +11,14 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms import metrics
-from transforms.index import FROM_DATASETS, WriteIndexes
-from transforms.language import primary_language
-from transforms.layout import COMMITTING, FAILED, OutputLayout
-from transforms.parquet_io import schema_row, write_dataset_file, write_parquet
-from transforms.records import Article, ErrorRecord
-from transforms.schemas import DATASETS
-from transforms.text import word_count
+from transforms.core import metrics
+from transforms.core.language import primary_language
+from transforms.core.records import Article, ErrorRecord
+from transforms.core.schemas import DATASETS
+from transforms.core.text import word_count
+from transforms.storage.index import FROM_DATASETS, WriteIndexes
+from transforms.storage.layout import COMMITTING, FAILED, OutputLayout
+from transforms.storage.parquet_files import schema_row, write_dataset_file, write_parquet
 
 
 def article_row(article: Article, ingested_at: datetime,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.rarity import rarity, word_lists
-from transforms.settings import ConfigError
+from transforms.core.settings import ConfigError
+from transforms.resources.rarity import rarity, word_lists
 
 # A number's rarity: numbers name no subject, so they weigh as little as common words.
 _NUMBER_RARITY = 0.0

@@ -14,7 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.schemas import DATASETS
+from transforms.core.schemas import DATASETS
 
 # Bytes of rows a Parquet writer holds before it writes a row group: bounds each writer's memory.
 ROW_GROUP_BYTES = 8 * 1024 * 1024

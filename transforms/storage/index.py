@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.layout import STAMP_FORMAT, OutputLayout
-from transforms.schemas import UTC_TIMESTAMP
+from transforms.core.schemas import UTC_TIMESTAMP
+from transforms.storage.layout import STAMP_FORMAT, OutputLayout
 
 MAX_FILES_PER_BUCKET = 8
 TIER_RATIO = 4

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from transforms.settings import ConfigError
+from transforms.core.settings import ConfigError
 
 
 def check_encoder(package: str) -> None:

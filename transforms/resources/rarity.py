@@ -9,7 +9,7 @@ import importlib.util
 from functools import cache, lru_cache
 from pathlib import Path
 
-from transforms.text import WORD
+from transforms.core.text import WORD
 
 # Words rarer than this Zipf frequency (3 in a billion words) count as never seen: the word
 # lists are kept small enough (about 50,000 words a language, not 300,000) for a worker to

@@ -1,4 +1,4 @@
-"""HTTP for feeds and article pages (used by the sources stage): timeouts, retries with
+"""HTTP for feeds and article pages: timeouts, retries with
 exponential backoff (on timeouts, connection errors, 429 and 5xx, honouring Retry-After; never
 on other 4xx), redirects followed by hand so every hop is checked against private addresses, a
 cap on body size after decompression, a User-Agent naming newsbeam, and robots.txt."""
@@ -15,8 +15,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from transforms.failures import BadInput
-from transforms.settings import check_at_least, check_fields
+from transforms.core.failures import BadInput
+from transforms.core.settings import check_at_least, check_fields
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -192,6 +192,10 @@ class HttpClient:
                 raw.release_conn()
             else:  # an unread body must not reach the next request on this connection
                 raw.close()
+
+
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https")
 
 
 def origin_of(url: str) -> str:

@@ -1,5 +1,5 @@
 """What earlier runs wrote, as the stages that skip or build on it ask for it: through the
-indexes (transforms/index.py), at a cost that follows the run's own records."""
+indexes (transforms/storage/index.py), at a cost that follows the run's own records."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms import metrics
-from transforms.index import ARTICLE_IDS, LookupIndex
-from transforms.layout import OutputLayout
-from transforms.records import article_id_for
+from transforms.core import metrics
+from transforms.core.records import article_id_for
+from transforms.storage.index import ARTICLE_IDS, LookupIndex
+from transforms.storage.layout import OutputLayout
 
 
 class WrittenIds(beam.PTransform):

@@ -105,7 +105,7 @@ RUNS = pa.schema([
     pa.field("unexpected_failures", pa.int64(), nullable=False),
     pa.field("seconds", pa.float64(), nullable=False),
     # records each stage was given, errors by stage and reason, articles by language ...:
-    # every newsbeam counter of the run, by its name in transforms/metrics.py
+    # every newsbeam counter of the run, by its name in transforms/core/metrics.py
     pa.field("counters", pa.list_(_COUNT), nullable=False),
     pa.field("errors_by_reason", pa.list_(pa.struct([
         pa.field("stage", pa.string()), pa.field("error_type", pa.string()),

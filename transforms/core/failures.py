@@ -15,9 +15,9 @@ from typing import Any
 import apache_beam as beam
 from apache_beam import pvalue
 
-from transforms import metrics
-from transforms.records import ErrorRecord
-from transforms.settings import check_at_least, check_between
+from transforms.core import metrics
+from transforms.core.records import ErrorRecord
+from transforms.core.settings import check_at_least, check_between
 
 ERRORS = "errors"
 MAIN = "main"

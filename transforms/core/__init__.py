@@ -1,0 +1,5 @@
+"""What every stage shares and no stage owns: records (the record types and article ids),
+schemas (the datasets' Parquet schemas), failures (errors routing and the unexpected-failure
+limit), metrics (every counter's name), settings (config errors, range checks, backend
+choice), text (paragraphs, sentence ends, words), language (detection and primary codes),
+names (entity name keys and ids) and deadline (calls that cannot outlive their deadline)."""

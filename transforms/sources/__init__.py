@@ -1,0 +1,99 @@
+"""Sources: files by glob (text, HTML, feed files; gzip or not) and feeds by URL -> RawDocuments.
+
+Its phases: files (globs matched and read), feeds (entries of RSS, Atom and JSON feeds),
+fetching (feeds by URL and their entries' pages), http (the client and robots.txt), decode
+(bytes to text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io import fileio
+
+from transforms.core.failures import ERRORS, MAIN, apply_stage
+from transforms.sources.fetching import FetchFeed, FetchPages, FetchRobots, host_key
+from transforms.sources.files import MatchInputs, ReadInputFile
+from transforms.sources.http import origin_of
+from transforms.sources.settings import SourceSettings
+from transforms.storage.history import NotWritten
+from transforms.storage.index import FEED_STATE, LookupIndex
+from transforms.storage.layout import OutputLayout
+
+
+class ReadSources(beam.PTransform):
+    """pipeline -> {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments},
+    'errors': ErrorRecords, 'feed_state': this run's rows (None when the run reads no feed
+    URLs)}.
+
+    Files by glob; feeds by URL, with the state the output holds for those feeds; for feeds
+    that ask for it, each new entry's full page (entries already in the output are not fetched
+    again). `layout`: the output, and the run's time written with each feed's state."""
+
+    def __init__(self, settings: SourceSettings, layout: OutputLayout) -> None:
+        super().__init__()
+        self.settings = settings
+        self.layout = layout
+
+    def expand(self, pipeline: beam.Pipeline) -> dict[str, beam.PCollection]:
+        patterns = pipeline | "InputPatterns" >> beam.Create(self.settings.patterns)
+        matches, match_errors = apply_stage(patterns, "MatchFiles", MatchInputs())
+        files = (
+            matches
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "OpenFiles" >> fileio.ReadMatches()
+        )
+        file_documents, read_errors = apply_stage(
+            files, "ReadFiles", ReadInputFile(self.settings.http.max_bytes))
+
+        documents = {"files": file_documents}
+        errors = [match_errors, read_errors]
+        feed_state = None
+        if self.settings.feed_urls:  # a run without feed URLs builds none of the feed steps
+            feed_documents, feed_errors, feed_state = self.read_feeds(pipeline)
+            documents.update(feed_documents)
+            errors += feed_errors
+        return {"documents": documents,
+                "errors": tuple(errors) | "SourceErrors" >> beam.Flatten(),
+                "feed_state": feed_state}
+
+    def read_feeds(self, pipeline: beam.Pipeline
+                   ) -> tuple[dict[str, beam.PCollection], list[beam.PCollection],
+                              beam.PCollection]:
+        """Feed entries, and for feeds that ask for it each new entry's page; their errors;
+        this run's feed_state rows."""
+        feed_urls = [feed.url for feed in self.settings.feed_urls]
+        state = beam.pvalue.AsDict(
+            pipeline
+            | "FeedUrls" >> beam.Create(feed_urls)
+            | "LookUpFeedState" >> LookupIndex(self.layout, FEED_STATE)
+            | "StateByUrl" >> beam.Map(lambda row: (row["key"], row)))
+        http = self.settings.http
+        feeds = (
+            pipeline
+            | "Feeds" >> beam.Create(self.settings.feed_urls)
+            | "SpreadFeeds" >> beam.Reshuffle()
+            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.layout.run_time), state)
+            .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
+        )
+        new_entries = feeds.needs_page | "NewEntriesToFetch" >> NotWritten(self.layout)
+        robots: Any = {}
+        robot_errors = []
+        if http.respect_robots:
+            verdicts, robots_failed = apply_stage(
+                new_entries
+                | "Sites" >> beam.Map(lambda e: origin_of(e.url or ""))
+                | "EachSiteOnce" >> beam.Distinct(),
+                "FetchRobots", FetchRobots(http))
+            robots, robot_errors = beam.pvalue.AsDict(verdicts), [robots_failed]
+        shards = http.per_host_concurrency
+        pages, page_errors = apply_stage(
+            new_entries
+            | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
+            | "GroupByHost" >> beam.GroupByKey(),
+            "FetchPages", FetchPages(http), robots)
+        # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
+        # pages are the largest records of the run; they are flattened once parsed.
+        new_feed_entries = feeds[MAIN] | "NewFeedEntries" >> NotWritten(self.layout)
+        return ({"feed_entries": new_feed_entries, "pages": pages},
+                [feeds[ERRORS], page_errors, *robot_errors], feeds.feed_state)
