@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.config import RunSettings
+from transforms import nearcopies, resolve, sources, stories
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
@@ -26,18 +27,24 @@ from transforms.nearcopies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
-from transforms.storage.index import WriteIndexes
+from transforms.storage.history import ARTICLE_IDS
+from transforms.storage.index import IndexKind, WriteIndexes
 from transforms.storage.layout import OutputLayout
 from transforms.stories import BuildStories
 from transforms.topics import ExtractTopics
 from transforms.write import WriteDatasets
 
+# Every index under OUTPUT/_index/, by name: each stage declares its own.
+INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
+    ARTICLE_IDS, *sources.INDEX_KINDS, *resolve.INDEX_KINDS, *nearcopies.INDEX_KINDS,
+    *stories.INDEX_KINDS)}
+
 
 def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
                layout: OutputLayout) -> dict[str, beam.PCollection]:
     """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    sources = pipeline | "ReadSources" >> ReadSources(settings.sources, layout)
-    articles, parse_errors = sources["documents"] | "ParseArticles" >> ParseArticles(
+    read = pipeline | "ReadSources" >> ReadSources(settings.sources, layout)
+    articles, parse_errors = read["documents"] | "ParseArticles" >> ParseArticles(
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         settings.clean)
@@ -54,22 +61,24 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
     entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         settings.topics)
-    stories = {"articles": unique_articles, "entities": entity_mentions,
-               "topics": topic_scores} | "BuildStories" >> BuildStories(settings.stories, layout)
-    index_files = ({**resolved["index_rows"], **near["index_rows"], **stories["index_rows"]}
-                   | "WriteIndexes" >> WriteIndexes(layout))
+    story_rows = {"articles": unique_articles, "entities": entity_mentions,
+                  "topics": topic_scores} | "BuildStories" >> BuildStories(settings.stories,
+                                                                          layout)
+    index_files = ({**read["index_rows"], **resolved["index_rows"], **near["index_rows"],
+                    **story_rows["index_rows"]}
+                   | "WriteIndexes" >> WriteIndexes(layout, INDEX_KINDS))
     errors = (
-        (sources["errors"], parse_errors, clean_errors, dedupe_errors, keyphrase_errors,
+        (read["errors"], parse_errors, clean_errors, dedupe_errors, keyphrase_errors,
          entity_errors, topic_errors)
         | "AllErrors" >> beam.Flatten()
     )
     datasets = {"articles": unique_articles, "entities": entity_mentions, "topics": topic_scores,
                 "entity_aliases": resolved["aliases"], "errors": errors,
-                "story_members": stories["story_members"], "stories": stories["stories"],
+                "story_members": story_rows["story_members"], "stories": story_rows["stories"],
                 "index_files": index_files,
                 "duplicate_of": near["duplicate_of"]}
-    if sources["feed_state"] is not None:
-        datasets["feed_state"] = sources["feed_state"]
+    if read["feed_state"] is not None:
+        datasets["feed_state"] = read["feed_state"]
     rows = datasets | "WriteDatasets" >> WriteDatasets(layout)
     return {"clean_articles": unique_articles, "entity_mentions": entity_mentions,
             "entity_aliases": resolved["aliases"], "topic_scores": topic_scores,

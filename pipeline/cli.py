@@ -19,7 +19,7 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from pipeline.build import build_pipeline
+from pipeline.build import INDEX_KINDS, build_pipeline
 from pipeline.compact import DEFAULT_TARGET_MB, compact
 from pipeline.compact import recover as recover_compactions
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
@@ -34,8 +34,8 @@ from pipeline.report import (
 )
 from transforms.core import metrics
 from transforms.core.schemas import DATASETS
+from transforms.resolve import backfills
 from transforms.storage.index import (
-    SURNAMES,
     ensure_indexes,
     merge_touched_buckets,
     next_run_time,
@@ -92,7 +92,7 @@ def check_output_writable(output: str) -> None:
 
 def prepare_indexes(settings: RunSettings, layout: OutputLayout) -> dict[str, int]:
     """Builds, once, the indexes an output written before them lacks (see ensure_indexes)."""
-    return ensure_indexes(layout, {SURNAMES.name: settings.entities.normalizer.surname_claims})
+    return ensure_indexes(layout, INDEX_KINDS.values(), backfills(settings.entities.normalizer))
 
 
 def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None = None) -> str:
@@ -184,7 +184,7 @@ def finish_commit(layout: OutputLayout, committed: list[str]) -> None:
     """What follows a run's files into the output: its time for the next runs, and the
     merging of the index buckets it added to."""
     note_committed_run(layout)
-    merge_touched_buckets(layout, committed)
+    merge_touched_buckets(layout, committed, INDEX_KINDS)
 
 
 def recover_output(output: str) -> str:

@@ -21,8 +21,9 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.build import INDEX_KINDS
 from transforms.core.schemas import DATASETS
-from transforms.storage.index import KINDS, bucket_files_under, merge_bucket
+from transforms.storage.index import bucket_files_under, merge_bucket
 from transforms.storage.layout import OutputLayout
 from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 
@@ -128,7 +129,7 @@ def compact(output: str, datasets: list[str] | None = None,
         with FileSystems.create(f"{staging}/{JOURNAL}") as handle:
             handle.write(json.dumps({"merged": entries}, indent=1).encode())
         _apply(f"{staging}/{JOURNAL}")
-    for kind in KINDS.values():
+    for kind in INDEX_KINDS.values():
         folders = {path.rsplit("/", 1)[0] for path in bucket_files_under(
             layout.index_root(kind.name))}
         report.buckets_merged += sum(merge_bucket(folder, kind, max_files=1)

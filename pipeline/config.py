@@ -21,7 +21,7 @@ from transforms.parse import ParseSettings
 from transforms.sources.http import HttpSettings
 from transforms.sources.settings import FeedSettings, SourceSettings
 from transforms.storage.layout import OutputLayout
-from transforms.stories import StorySettings
+from transforms.stories.settings import StorySettings
 from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
 
 __all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]

@@ -22,7 +22,8 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.core import metrics
 from transforms.core.language import primary_language
 from transforms.core.schemas import RUNS
-from transforms.storage.index import ENTITY_FORMS, read_bucket
+from transforms.resolve import ENTITY_FORMS
+from transforms.storage.index import read_bucket
 from transforms.storage.layout import STAMP_FORMAT, OutputLayout
 from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 

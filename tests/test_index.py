@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.build import INDEX_KINDS
 from transforms.core.schemas import ARTICLES
+from transforms.resolve import ENTITY_FORMS
+from transforms.sources.fetching import FEED_STATE
 from transforms.storage import index
+from transforms.storage.history import ARTICLE_IDS
 from transforms.storage.index import (
-    ARTICLE_IDS,
     BEGINNING,
-    ENTITY_FORMS,
-    FEED_STATE,
     bucket_files,
     ensure_indexes,
     live_files,
@@ -94,8 +95,9 @@ def test_an_output_from_before_indexes_gets_them_once(tmp_path: Path) -> None:
         "published_at": None, "language": None, "word_count": 1, "removed": [],
         "keyphrases": [], "ingested_at": RUN} for article_id in written], schema=ARTICLES)
     pq.write_table(table, articles / "part-old.parquet")
-    assert ensure_indexes(layout, {"surnames": lambda rows: []}) == {"article_ids": 500}
-    assert ensure_indexes(layout, {"surnames": lambda rows: []}) == {}  # complete: not again
+    no_surnames = {"surnames": lambda rows: []}
+    assert ensure_indexes(layout, INDEX_KINDS.values(), no_surnames) == {"article_ids": 500}
+    assert ensure_indexes(layout, INDEX_KINDS.values(), no_surnames) == {}  # complete: not again
     folders = sorted(Path(layout.index_root("article_ids")).glob("bucket=*"))
     assert [f.name for f in folders] == ["bucket=1f", "bucket=e0"]
     found = read_bucket(layout.index_bucket("article_ids", "1f"), ARTICLE_IDS,

@@ -16,8 +16,8 @@ from pipeline.config import RunSettings
 from transforms.core.names import NameNormalizer, entity_id_for
 from transforms.core.records import Article
 from transforms.entities import resolve_in_article
-from transforms.resolve import ResolveEntities, canonical_name
-from transforms.storage.index import BEGINNING, ENTITY_FORMS, write_index_file
+from transforms.resolve import ENTITY_FORMS, ResolveEntities, canonical_name
+from transforms.storage.index import BEGINNING, write_index_file
 from transforms.storage.layout import OutputLayout
 
 PEOPLE = frozenset({"PERSON", "ORG", "GPE"})

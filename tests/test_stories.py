@@ -14,19 +14,11 @@ from conftest import SEEDS, read_dataset, seeds_in_three_runs
 from pipeline import cli
 from transforms.core import metrics
 from transforms.core.records import Article
-from transforms.stories import (
-    Link,
-    Member,
-    ScoreBlocks,
-    StorySettings,
-    UniteLinks,
-    assign,
-    block_links,
-    cosine,
-    period_of,
-    profile_of,
-    strong_enough,
-)
+from transforms.stories.candidates import Link, ScoreBlocks, block_links
+from transforms.stories.clusters import Member, UniteLinks, assign
+from transforms.stories.links import strong_enough
+from transforms.stories.profiles import cosine, period_of, profile_of
+from transforms.stories.settings import StorySettings
 
 SETTINGS = StorySettings()
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

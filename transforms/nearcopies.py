@@ -18,15 +18,29 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 
 from transforms.core.records import Article
 from transforms.core.settings import ConfigError, check_at_least, check_between
 from transforms.core.text import tokens
-from transforms.storage.index import NEAR_BANDS, SIGNATURES, LookupIndex
+from transforms.storage.index import IndexKind, LookupIndex, distinct_rows
 from transforms.storage.layout import OutputLayout
 
 _PRIME = (1 << 61) - 1
 _EARLIER_RUN = ""  # the order of an article of an earlier run: before any of this run's
+
+# Each article's LSH band keys, and its MinHash
+# signature. Their rows come from the text, not from a dataset's columns: an output written
+# before them starts them empty (its articles are not found as first copies).
+NEAR_BANDS = IndexKind("near_bands", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # a band's key
+    pa.field("article_id", pa.string(), nullable=False),
+]), distinct_rows, True, "", {})
+SIGNATURES = IndexKind("signatures", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # article_id
+    pa.field("signature", pa.binary(), nullable=False),
+]), distinct_rows, True, "", {})
+INDEX_KINDS = (NEAR_BANDS, SIGNATURES)
 
 
 @dataclass(frozen=True)

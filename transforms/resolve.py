@@ -10,25 +10,80 @@ with the number of entities and spellings in a run, never with the number of men
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam import pvalue
 
-from transforms.core.names import PERSON, NameNormalizer, entity_id_for
+from transforms.core.names import PERSON, NameNormalizer, entity_id_for, surname_of
 from transforms.core.records import EntityMention
-from transforms.storage.index import ENTITY_FORMS, SURNAMES, LookupIndex
+from transforms.storage.index import Deriver, IndexKind, LookupIndex, distinct_rows
 from transforms.storage.layout import OutputLayout
 from transforms.storage.parquet_files import read_parquet_rows, schema_row, write_parquet
+
+
+def _sum_mentions(table: pa.Table) -> pa.Table:
+    summed = table.group_by(["key", "label", "alias"]).aggregate([("mentions", "sum")])
+    return pa.table({name: summed.column(name) for name in ("key", "label", "alias")}
+                    | {"mentions": summed.column("mentions_sum")})
+
+
+# Each entity's spellings and their mentions over every run: the canonical name counts them.
+ENTITY_FORMS = IndexKind("entity_forms", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # entity_id
+    pa.field("label", pa.string(), nullable=False),
+    pa.field("alias", pa.string(), nullable=False),
+    pa.field("mentions", pa.int64(), nullable=False),  # over every run the file covers
+]), _sum_mentions, True, "entity_aliases",
+    {"key": "entity_id", "label": "label", "alias": "alias", "mentions": "mentions"})
+# Full person names by surname, to link a short name to the one full name earlier runs saw.
+# Its rows are not a dataset's columns: this stage writes them, and an output built before the
+# index gets them from entity_aliases through surname_rows.
+SURNAMES = IndexKind("surnames", pa.schema([
+    pa.field("key", pa.string(), nullable=False),  # the surname's name key
+    pa.field("full", pa.string(), nullable=False),  # a full name's key ending with it
+]), distinct_rows, False, "entity_aliases",
+    {"entity_id": "entity_id", "label": "label", "alias": "alias"})
+INDEX_KINDS = (ENTITY_FORMS, SURNAMES)
 
 
 def _surname_claim(mention: EntityMention) -> Iterator[tuple[str, tuple[str, str]]]:
     """(surname key, ("short", entity_id)) of a one-word PERSON mention, (surname key,
     ("full", name key)) of a full PERSON name."""
-    if mention.label == PERSON and " " not in mention.key:
+    if mention.label != PERSON:
+        return
+    surname = surname_of(mention.key)
+    if surname is None:
         yield mention.key, ("short", mention.entity_id)
-    elif mention.label == PERSON and mention.full:
-        yield mention.key.rsplit(" ", 1)[1], ("full", mention.key)
+    elif mention.full:
+        yield surname, ("full", mention.key)
+
+
+def surname_rows(normalizer: NameNormalizer, aliases: list[dict[str, Any]]
+                 ) -> list[dict[str, str]]:
+    """Surnames index rows ({key: surname, full: full name key}) of the full person names
+    among entity_aliases rows (entity_id, label, alias): how an output written before the
+    index gets it."""
+    claims, keys = set(), {}
+    for row in aliases:
+        if row["label"] != PERSON:
+            continue
+        if row["alias"] not in keys:  # a spelling recurs across runs: key it once
+            key = normalizer.key(row["alias"], PERSON)
+            keys[row["alias"]] = key, entity_id_for(key, PERSON)
+        key, own_id = keys[row["alias"]]
+        surname = surname_of(key)
+        if surname is not None and own_id == row["entity_id"]:
+            claims.add((surname, key))
+    return [{"key": surname, "full": full} for surname, full in sorted(claims)]
+
+
+def backfills(normalizer: NameNormalizer) -> dict[str, Deriver]:
+    """How this stage's indexes whose rows are not dataset columns are built for an output
+    written before them."""
+    return {SURNAMES.name: partial(surname_rows, normalizer)}
 
 
 def link_by_surname(grouped: tuple[str, Iterable[tuple[str, str]]]
@@ -96,7 +151,7 @@ def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
 
 class ResolveEntities(beam.PTransform):
     """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
-    'aliases': alias rows, 'index_rows': {'surnames': rows for its index}}. Earlier runs'
+    'aliases': alias rows, 'index_rows': {index name: rows} for its two indexes}. Earlier runs'
     counts and full names come from the output's indexes, for this run's entities and
     surnames only.
 
@@ -128,7 +183,7 @@ class ResolveEntities(beam.PTransform):
             | "AllClaims" >> beam.Flatten()
             | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
             | "LinkBySurname" >> beam.FlatMap(link_by_surname))
-        surname_rows = claims | "FullNameClaims" >> beam.FlatMap(
+        surnames = claims | "FullNameClaims" >> beam.FlatMap(
             lambda claim: [{"key": claim[0], "full": claim[1][1]}] if claim[1][0] == "full"
             else [])
         this_run = (mentions
@@ -152,8 +207,11 @@ class ResolveEntities(beam.PTransform):
                  | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
                  | "NameMentions" >> beam.Map(named_row, links,
                                               beam.pvalue.AsDict(names_and_aliases.names)))
-        return {"mentions": named, "aliases": names_and_aliases.aliases,
-                "index_rows": {"surnames": surname_rows}}
+        aliases = names_and_aliases.aliases
+        return {"mentions": named, "aliases": aliases,
+                "index_rows": {SURNAMES.name: surnames,
+                               ENTITY_FORMS.name: aliases | "EntityFormRows" >> beam.Map(
+                                   ENTITY_FORMS.index_row)}}
 
     def _earlier_form(self, row: dict[str, Any]
                       ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:

@@ -16,7 +16,8 @@ from transforms.core.language import primary_language
 from transforms.core.records import Article, ErrorRecord
 from transforms.core.schemas import DATASETS
 from transforms.core.text import word_count
-from transforms.storage.index import FROM_DATASETS, WriteIndexes
+from transforms.storage.history import ARTICLE_IDS
+from transforms.storage.index import WriteIndexes
 from transforms.storage.layout import COMMITTING, FAILED, OutputLayout
 from transforms.storage.parquet_files import schema_row, write_dataset_file, write_parquet
 
@@ -157,9 +158,8 @@ class WriteDatasets(beam.PTransform):
     partitioning is on, first into the run's staging folder (which readers skip). Last, the
     run lists its finished files in that folder's manifest; the launcher moves those into the
     datasets with `commit_run` once the whole run has succeeded, so an interrupted run leaves
-    nothing half-written where readers look. The run's rows of the indexed datasets (article
-    ids, alias counts, feed state) also go to the indexes under OUTPUT/_index/, committed with
-    the datasets."""
+    nothing half-written where readers look. The run's article ids also go to their index
+    under OUTPUT/_index/, committed with the datasets."""
 
     def __init__(self, layout: OutputLayout) -> None:
         super().__init__()
@@ -182,11 +182,11 @@ class WriteDatasets(beam.PTransform):
                      prefixes[dataset], dataset)
                  for dataset, dataset_rows in rows.items()]
         files.append(index_files)
-        # what the next runs look up, at the cost of their keys
-        files.append({kind.name: rows[kind.dataset]
-                      | f"IndexRows[{kind.name}]" >> beam.Map(kind.index_row)
-                      for kind in FROM_DATASETS if kind.dataset in rows}
-                     | "IndexDatasets" >> WriteIndexes(self.layout))
+        # the ids the next runs skip, at the cost of their keys
+        files.append({ARTICLE_IDS.name: rows["articles"]
+                      | "ArticleIdRows" >> beam.Map(ARTICLE_IDS.index_row)}
+                     | "IndexArticleIds" >> WriteIndexes(
+                         self.layout, {ARTICLE_IDS.name: ARTICLE_IDS}))
         _ = (files
              | "AllFiles" >> beam.Flatten()
              | "ListFiles" >> beam.combiners.ToList()

@@ -21,6 +21,12 @@ def display_name(surface: str) -> str:
     return " ".join(_LEADING_THE.sub("", surface).split())
 
 
+def surname_of(key: str) -> str | None:
+    """A full person name key's last word, which a short mention of the person may be; None
+    for a one-word key (itself a short form)."""
+    return key.rsplit(" ", 1)[1] if " " in key else None
+
+
 def entity_id_for(key: str, label: str) -> str:
     """The same (label, key) gets the same id in every run."""
     return hashlib.sha256(f"{label}\0{key}".encode()).hexdigest()[:16]
@@ -62,19 +68,3 @@ class NameNormalizer:
     def key(self, name: str, label: str) -> str:
         own = " ".join(self.tokens(name))
         return self.aliases.get((label, own), own)
-
-    def surname_claims(self, aliases: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Surnames index rows ({key: surname, full: full name key}) of the full person names
-        among entity_aliases rows (entity_id, label, alias): how an output written before the
-        index gets it."""
-        claims, keys = set(), {}
-        for row in aliases:
-            if row["label"] != PERSON:
-                continue
-            if row["alias"] not in keys:  # a spelling recurs across runs: key it once
-                key = self.key(row["alias"], PERSON)
-                keys[row["alias"]] = key, entity_id_for(key, PERSON)
-            key, own_id = keys[row["alias"]]
-            if " " in key and own_id == row["entity_id"]:
-                claims.add((key.rsplit(" ", 1)[1], key))
-        return [{"key": surname, "full": full} for surname, full in sorted(claims)]

@@ -12,19 +12,21 @@ import apache_beam as beam
 from apache_beam.io import fileio
 
 from transforms.core.failures import ERRORS, MAIN, apply_stage
-from transforms.sources.fetching import FetchFeed, FetchPages, FetchRobots, host_key
+from transforms.sources.fetching import FEED_STATE, FetchFeed, FetchPages, FetchRobots, host_key
 from transforms.sources.files import MatchInputs, ReadInputFile
 from transforms.sources.http import origin_of
 from transforms.sources.settings import SourceSettings
 from transforms.storage.history import NotWritten
-from transforms.storage.index import FEED_STATE, LookupIndex
+from transforms.storage.index import LookupIndex
 from transforms.storage.layout import OutputLayout
+
+INDEX_KINDS = (FEED_STATE,)
 
 
 class ReadSources(beam.PTransform):
     """pipeline -> {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments},
     'errors': ErrorRecords, 'feed_state': this run's rows (None when the run reads no feed
-    URLs)}.
+    URLs), 'index_rows': {index name: rows} for its index}.
 
     Files by glob; feeds by URL, with the state the output holds for those feeds; for feeds
     that ask for it, each new entry's full page (entries already in the output are not fetched
@@ -53,9 +55,11 @@ class ReadSources(beam.PTransform):
             feed_documents, feed_errors, feed_state = self.read_feeds(pipeline)
             documents.update(feed_documents)
             errors += feed_errors
+        index_rows = {} if feed_state is None else {
+            FEED_STATE.name: feed_state | "FeedStateRows" >> beam.Map(FEED_STATE.index_row)}
         return {"documents": documents,
                 "errors": tuple(errors) | "SourceErrors" >> beam.Flatten(),
-                "feed_state": feed_state}
+                "feed_state": feed_state, "index_rows": index_rows}
 
     def read_feeds(self, pipeline: beam.Pipeline
                    ) -> tuple[dict[str, beam.PCollection], list[beam.PCollection],

@@ -9,14 +9,17 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyarrow as pa
 from apache_beam import pvalue
 
 from transforms.core import metrics
 from transforms.core.failures import StageDoFn
 from transforms.core.records import RawDocument
+from transforms.core.schemas import FEED_STATE as FEED_STATE_ROWS
 from transforms.sources.decode import decode_text
 from transforms.sources.files import ReadInputFile
 from transforms.sources.http import (
@@ -28,6 +31,15 @@ from transforms.sources.http import (
     fetch_robots,
 )
 from transforms.sources.settings import FeedSettings
+from transforms.storage.index import IndexKind, latest_per_key
+
+# Each feed's last state (validators and body digest), for conditional GETs: the feed_state
+# dataset's rows keyed by URL, the newest per feed.
+FEED_STATE = IndexKind("feed_state", pa.schema([
+    FEED_STATE_ROWS.field("url").with_name("key"),
+    *(FEED_STATE_ROWS.field(name) for name in FEED_STATE_ROWS.names[1:])]),
+    partial(latest_per_key, column="checked_at"), False, "feed_state",
+    {"key": "url", **{name: name for name in FEED_STATE_ROWS.names[1:]}})
 
 
 class FetchFeed(ReadInputFile):

@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 
 from transforms.core import metrics
 from transforms.core.records import article_id_for
-from transforms.storage.index import ARTICLE_IDS, LookupIndex
+from transforms.storage.index import IndexKind, LookupIndex, distinct_rows
 from transforms.storage.layout import OutputLayout
+
+# Every article_id written: what a run skips (its rows are taken from the articles written).
+ARTICLE_IDS = IndexKind("article_ids", pa.schema([pa.field("key", pa.string(), nullable=False)]),
+                        distinct_rows, True, "articles", {"key": "article_id"})
 
 
 class WrittenIds(beam.PTransform):

@@ -1,4 +1,5 @@
-"""Indexes of what earlier runs wrote, so that a run reads only what its own records can match.
+"""The index engine: indexes of what earlier runs wrote, so that a run reads only what its own
+records can match. It knows no stage: each stage declares its own IndexKinds.
 
 Each index lives under OUTPUT/_index/<name>/bucket=<xx>/ (256 buckets by key hash; 16 for
 the story indexes). Every file
@@ -19,7 +20,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -28,7 +28,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.core.schemas import UTC_TIMESTAMP
 from transforms.storage.layout import STAMP_FORMAT, OutputLayout
 
 MAX_FILES_PER_BUCKET = 8
@@ -38,13 +37,7 @@ ROW_GROUP_ROWS = 1024
 BEGINNING = "00000000T000000000000Z"
 
 
-def _sum_mentions(table: pa.Table) -> pa.Table:
-    summed = table.group_by(["key", "label", "alias"]).aggregate([("mentions", "sum")])
-    return pa.table({name: summed.column(name) for name in ("key", "label", "alias")}
-                    | {"mentions": summed.column("mentions_sum")})
-
-
-def _latest_per_key(table: pa.Table, column: str = "checked_at") -> pa.Table:
+def latest_per_key(table: pa.Table, column: str) -> pa.Table:
     """Each key's newest row (by `column`)."""
     ordered = table.sort_by([("key", "ascending"), (column, "descending")])
     keys = ordered.column("key").to_pylist()
@@ -52,11 +45,11 @@ def _latest_per_key(table: pa.Table, column: str = "checked_at") -> pa.Table:
     return ordered.take(first)
 
 
-def _distinct_rows(table: pa.Table) -> pa.Table:
+def distinct_rows(table: pa.Table) -> pa.Table:
     return table.group_by(table.column_names).aggregate([])
 
 
-def _first_per_key(table: pa.Table) -> pa.Table:
+def first_per_key(table: pa.Table) -> pa.Table:
     """One row a key (rows of a key are all alike; list columns cannot be grouped)."""
     keys = table.column("key").to_pylist()
     seen: set[str] = set()
@@ -89,91 +82,6 @@ class IndexKind:
     def index_row(self, row: dict[str, Any]) -> dict[str, Any]:
         """A row of the dataset as a row of this index."""
         return {column: row[source] for column, source in self.columns.items()}
-
-
-ARTICLE_IDS = IndexKind("article_ids", pa.schema([pa.field("key", pa.string(), nullable=False)]),
-                        _distinct_rows, True, "articles", {"key": "article_id"})
-ENTITY_FORMS = IndexKind("entity_forms", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # entity_id
-    pa.field("label", pa.string(), nullable=False),
-    pa.field("alias", pa.string(), nullable=False),
-    pa.field("mentions", pa.int64(), nullable=False),  # over every run the file covers
-]), _sum_mentions, True, "entity_aliases",
-    {"key": "entity_id", "label": "label", "alias": "alias", "mentions": "mentions"})
-FEED_STATE = IndexKind("feed_state", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # the feed URL
-    pa.field("etag", pa.string()),
-    pa.field("last_modified", pa.string()),
-    pa.field("content_sha256", pa.string(), nullable=False),
-    pa.field("checked_at", UTC_TIMESTAMP, nullable=False),
-]), _latest_per_key, False, "feed_state",
-    {"key": "url", "etag": "etag", "last_modified": "last_modified",
-     "content_sha256": "content_sha256", "checked_at": "checked_at"})
-# Full person names by surname, to link a short name to the one full name earlier runs saw.
-# Its rows are not a dataset's columns: resolve writes them, and an output built before the
-# index gets them from entity_aliases through the deriver the launcher passes.
-SURNAMES = IndexKind("surnames", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # the surname's name key
-    pa.field("full", pa.string(), nullable=False),  # a full name's key ending with it
-]), _distinct_rows, False, "entity_aliases",
-    {"entity_id": "entity_id", "label": "label", "alias": "alias"})
-# Near copies (transforms/nearcopies.py): each article's LSH band keys, and its MinHash
-# signature. Their rows come from the text, not from a dataset's columns: an output written
-# before them starts them empty (its articles are not found as first copies).
-NEAR_BANDS = IndexKind("near_bands", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # a band's key
-    pa.field("article_id", pa.string(), nullable=False),
-]), _distinct_rows, True, "", {})
-SIGNATURES = IndexKind("signatures", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # article_id
-    pa.field("signature", pa.binary(), nullable=False),
-]), _distinct_rows, True, "", {})
-# Stories (transforms/stories.py): the articles under each blocking key (a term in a time
-# period), each article's profile, its current story, each story's articles, and its state.
-# Like the near-copy indexes, their rows come from the run, not from a dataset's columns.
-STORY_TERMS = IndexKind("story_terms", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # hash of term and period
-    pa.field("term", pa.string(), nullable=False),
-    pa.field("article_id", pa.string(), nullable=False),
-]), _distinct_rows, True, "", {}, bucket_digits=1)
-STORY_PROFILES = IndexKind("story_profiles", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # article_id
-    pa.field("time", UTC_TIMESTAMP, nullable=False),
-    pa.field("terms", pa.list_(pa.string()), nullable=False),
-    pa.field("weights", pa.list_(pa.float64()), nullable=False),
-    pa.field("best", pa.float64(), nullable=False),  # its most similar article's, in its run
-]), _first_per_key, True, "", {}, bucket_digits=1)
-ARTICLE_STORIES = IndexKind("article_stories", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # article_id
-    pa.field("story_id", pa.string(), nullable=False),
-    pa.field("assigned_at", UTC_TIMESTAMP, nullable=False),
-]), partial(_latest_per_key, column="assigned_at"), True, "", {}, bucket_digits=1)
-STORY_ARTICLES = IndexKind("story_articles", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # story_id
-    pa.field("article_id", pa.string(), nullable=False),
-]), _distinct_rows, True, "", {}, bucket_digits=1)
-_TALLY = pa.struct([pa.field("name", pa.string()), pa.field("count", pa.int64())])
-STORY_STATE = IndexKind("story_state", pa.schema([
-    pa.field("key", pa.string(), nullable=False),  # story_id
-    pa.field("first_seen", UTC_TIMESTAMP, nullable=False),
-    pa.field("last_seen", UTC_TIMESTAMP, nullable=False),
-    pa.field("articles", pa.int64(), nullable=False),
-    pa.field("outlets", pa.list_(pa.string()), nullable=False),
-    pa.field("headline", pa.string()),
-    pa.field("centrality", pa.float64(), nullable=False),
-    pa.field("terms", pa.list_(pa.string()), nullable=False),  # the centroid's
-    pa.field("weights", pa.list_(pa.float64()), nullable=False),
-    pa.field("entities", pa.list_(_TALLY), nullable=False),
-    pa.field("topics", pa.list_(pa.struct([
-        pa.field("topic_id", pa.string()), pa.field("topic", pa.string()),
-        pa.field("score", pa.float64())])), nullable=False),
-    pa.field("updated_at", UTC_TIMESTAMP, nullable=False),
-]), partial(_latest_per_key, column="updated_at"), True, "", {}, bucket_digits=1)
-KINDS = {kind.name: kind for kind in (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE, SURNAMES,
-                                      NEAR_BANDS, SIGNATURES, STORY_TERMS, STORY_PROFILES,
-                                      ARTICLE_STORIES, STORY_ARTICLES, STORY_STATE)}
-# Kinds whose rows WriteDatasets takes from the dataset's rows as they are written
-FROM_DATASETS = (ARTICLE_IDS, ENTITY_FORMS, FEED_STATE)
 
 
 def _runs_covered(path: str) -> tuple[str, str]:
@@ -272,13 +180,15 @@ def merge_bucket(folder: str, kind: IndexKind, max_files: int = MAX_FILES_PER_BU
     return True
 
 
-def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str]) -> int:
-    """After a commit: merge the buckets the run added files to, where they hold too many."""
+def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str],
+                          kinds: dict[str, IndexKind]) -> int:
+    """After a commit: merge the buckets the run added files to, where they hold too many
+    (`kinds`: every index, by name)."""
     touched = {path.rsplit("/", 1)[0] for path in committed if "/_index/" in path}
     merged = 0
     for folder in sorted(touched):
         name = folder.rsplit("/_index/", 1)[1].split("/", 1)[0]
-        merged += merge_bucket(folder, KINDS[name])
+        merged += merge_bucket(folder, kinds[name])
     return merged
 
 
@@ -316,14 +226,15 @@ def _complete_marker(layout: OutputLayout, kind: IndexKind) -> str:
 Deriver = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
 
-def ensure_indexes(layout: OutputLayout, derivers: dict[str, Deriver]) -> dict[str, int]:
+def ensure_indexes(layout: OutputLayout, kinds: Iterable[IndexKind],
+                   derivers: dict[str, Deriver]) -> dict[str, int]:
     """Builds, once, each index an output does not have yet from the dataset it indexes (an
     output written before indexes existed); returns {index: rows read} for those built. An
     index is complete once its marker file exists: until then, runs build it again.
     `derivers`: for kinds whose rows are not plain dataset columns, the function that makes
     them from the dataset's columns."""
     built = {}
-    for kind in KINDS.values():
+    for kind in kinds:
         marker = _complete_marker(layout, kind)
         if FileSystems.exists(marker):
             continue
@@ -393,13 +304,14 @@ class WriteBuckets(beam.DoFn):
     """((index name, bucket), rows) -> the path of the one file these rows make in the run's
     staging folder (covering this run only)."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, layout: OutputLayout, kinds: dict[str, IndexKind]) -> None:
         self.layout = layout
+        self.kinds = kinds
 
     def process(self, grouped: tuple[tuple[str, str], Iterable[dict[str, Any]]]
                 ) -> Iterator[str]:
         (name, bucket), rows = grouped
-        kind = KINDS[name]
+        kind = self.kinds[name]
         table = kind.combine(pa.Table.from_pylist(list(rows), schema=kind.schema))
         folder = self.layout.staged(self.layout.index_relative(name, bucket))
         yield write_index_file(folder, kind, table, self.layout.stamp, self.layout.stamp)
@@ -407,21 +319,23 @@ class WriteBuckets(beam.DoFn):
 
 class WriteIndexes(beam.PTransform):
     """{index name: index rows (dicts with its kind's columns)} -> paths of the staged index
-    files: one file per (index, bucket) the run touches, all indexes through one shuffle."""
+    files: one file per (index, bucket) the run touches, all indexes through one shuffle.
+    `kinds`: the indexes the rows are for, by name (each stage declares its own)."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, layout: OutputLayout, kinds: dict[str, IndexKind]) -> None:
         super().__init__()
         self.layout = layout
+        self.kinds = kinds
 
     def expand(self, rows_by_index: dict[str, beam.PCollection]) -> beam.PCollection:
         tagged = [rows | f"Tag[{name}]" >> beam.Map(
                       lambda row, kind: ((kind.name, kind.bucket_of(row["key"])), row),
-                      KINDS[name])
+                      self.kinds[name])
                   for name, rows in rows_by_index.items()]
         return (tagged
                 | "AllIndexRows" >> beam.Flatten()
                 | "GroupByBucket" >> beam.GroupByKey()
-                | "EachBucket" >> beam.ParDo(WriteBuckets(self.layout)))
+                | "EachBucket" >> beam.ParDo(WriteBuckets(self.layout, self.kinds)))
 
 
 class LookupIndex(beam.PTransform):

@@ -1,0 +1,85 @@
+"""Rows: a run's story assignments as rows of story_members/ and stories/, and of the story
+indexes (what later runs find)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import apache_beam as beam
+
+from transforms.storage.index import LookupIndex
+from transforms.storage.layout import OutputLayout
+from transforms.stories.clusters import StoryState
+from transforms.stories.indexes import STORY_ARTICLES
+from transforms.stories.profiles import period_of, term_key
+from transforms.stories.settings import StorySettings
+
+
+def story_row(state: StoryState, settings: StorySettings, run_time: datetime,
+              merged_into: str | None = None) -> dict[str, Any]:
+    top_topic = max(state.topics.items(), key=lambda item: (item[1], item[0]),
+                    default=None)
+    entities = sorted(state.entities.items(), key=lambda item: (-item[1], item[0]))
+    return {"story_id": state.story_id, "first_seen": state.first_seen,
+            "last_seen": state.last_seen, "article_count": state.articles,
+            "outlet_count": len(state.outlets), "headline": state.headline,
+            "top_entities": [name for name, _ in entities[:settings.top_entities]],
+            "top_topic_id": top_topic[0][0] if top_topic else None,
+            "top_topic": top_topic[0][1] if top_topic else None,
+            "merged_into": merged_into, "run_time": run_time}
+
+
+class StoryRows(beam.PTransform):
+    """Assignments -> {'story_members': rows, 'stories': rows, 'index_rows': {index name:
+    rows}}."""
+
+    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+        super().__init__()
+        self.settings = settings
+        self.layout = layout
+
+    def expand(self, stories: beam.PCollection) -> dict[str, Any]:
+        profiles = stories | "IndexedProfiles" >> beam.FlatMap(
+            lambda a: [p for p in a.profiles if p.terms])
+        return _outputs(stories, profiles, self.settings, self.layout)
+
+
+def _outputs(stories: beam.PCollection, profiles: beam.PCollection, settings: StorySettings,
+             layout: OutputLayout) -> dict[str, Any]:
+    """The datasets' and indexes' rows of a run's story assignments."""
+    run_time = layout.run_time
+    merges = stories | "Merges" >> beam.FlatMap(
+        lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
+    moved = ({"into": merges, "rows": merges
+              | "MergedIds" >> beam.Keys()
+              | "LookUpMembers" >> LookupIndex(layout, STORY_ARTICLES)
+              | "MemberById" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
+             | "GroupMerged" >> beam.CoGroupByKey()
+             | "MovedMembers" >> beam.FlatMap(lambda group: [
+                 (article_id, into, None) for into in group[1]["into"]
+                 for article_id in group[1]["rows"]]))
+    new_members = stories | "NewMembers" >> beam.FlatMap(
+        lambda a: [(article_id, a.state.story_id, similarity)
+                   for article_id, similarity in a.members])
+    memberships = (new_members, moved) | "AllMemberships" >> beam.Flatten()
+    member_rows = memberships | "MemberRows" >> beam.Map(lambda m: {
+        "article_id": m[0], "story_id": m[1], "similarity": m[2], "assigned_at": run_time})
+    story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a: [
+        story_row(a.state, settings, run_time),
+        *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
+    index_rows = {
+        "story_terms": profiles | "TermRows" >> beam.FlatMap(lambda p: [
+            {"key": term_key(term, period_of(p.time, settings)), "term": term,
+             "article_id": p.article_id}
+            for term in p.keys(settings.key_terms)]),
+        "story_profiles": profiles | "ProfileRows" >> beam.Map(lambda p: {
+            "key": p.article_id, "time": p.time, "terms": list(p.terms),
+            "weights": list(p.weights), "best": p.best}),
+        "article_stories": memberships | "CurrentRows" >> beam.Map(lambda m: {
+            "key": m[0], "story_id": m[1], "assigned_at": run_time}),
+        "story_articles": memberships | "MembersRows" >> beam.Map(lambda m: {
+            "key": m[1], "article_id": m[0]}),
+        "story_state": stories | "StateRows" >> beam.Map(lambda a: a.state.index_row(run_time)),
+    }
+    return {"story_members": member_rows, "stories": story_rows, "index_rows": index_rows}
