@@ -74,7 +74,7 @@ def build_indexes(output: Path) -> float:
     """Seconds to build the indexes of an output written before them (once per output)."""
     command = [sys.executable, "-c",
                "import sys; from datetime import UTC, datetime; "
-               "from pipeline.cli import prepare_indexes; "
+               "from pipeline.run import prepare_indexes; "
                "from pipeline.config import load_config, run_settings; "
                "from transforms.storage.layout import OutputLayout; "
                "layout = OutputLayout(sys.argv[1], datetime.now(UTC)); "

@@ -43,7 +43,8 @@ INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
 def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
                layout: OutputLayout) -> dict[str, beam.PCollection]:
     """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    read = pipeline | "ReadSources" >> ReadSources(settings.sources, layout)
+    read = pipeline | "ReadSources" >> ReadSources(settings.sources, layout.output,
+                                                        layout.run_time)
     articles, parse_errors = read["documents"] | "ParseArticles" >> ParseArticles(
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
@@ -54,16 +55,16 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
         settings.entities)
     unique_articles, article_mentions, dedupe_errors = (
         {"articles": phrased_articles, "entities": recognised}
-        | "DropDuplicates" >> DropDuplicates(layout))
-    near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout)
+        | "DropDuplicates" >> DropDuplicates(layout.output))
+    near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout.output)
     resolved = article_mentions | "ResolveEntities" >> ResolveEntities(
         settings.entities.normalizer, layout)
     entity_mentions = resolved["mentions"]
     topic_scores, topic_errors = unique_articles | "ExtractTopics" >> ExtractTopics(
         settings.topics)
     story_rows = {"articles": unique_articles, "entities": entity_mentions,
-                  "topics": topic_scores} | "BuildStories" >> BuildStories(settings.stories,
-                                                                          layout)
+                  "topics": topic_scores} | "BuildStories" >> BuildStories(
+                      settings.stories, layout.output, layout.run_time)
     index_files = ({**read["index_rows"], **resolved["index_rows"], **near["index_rows"],
                     **story_rows["index_rows"]}
                    | "WriteIndexes" >> WriteIndexes(layout, INDEX_KINDS))

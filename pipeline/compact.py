@@ -24,7 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.build import INDEX_KINDS
 from transforms.core.schemas import DATASETS
 from transforms.storage.index import bucket_files_under, merge_bucket
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import STAMP_FORMAT, OutputPaths
 from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 
 JOURNAL = "_journal.json"
@@ -38,20 +38,16 @@ class Compaction:
     files_before: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     files_after: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     buckets_merged: int = 0
-    recovered: int = 0
 
     def summary(self) -> str:
         merged = ", ".join(f"{name} {self.files_before[name]} -> {self.files_after[name]} files"
                            for name in sorted(self.files_before)) or "nothing to merge"
-        recovered = f"; finished {self.recovered} interrupted compaction(s)" * bool(
-            self.recovered)
-        return (f"newsbeam compact: {merged}; index buckets merged {self.buckets_merged}"
-                f"{recovered}")
+        return f"newsbeam compact: {merged}; index buckets merged {self.buckets_merged}"
 
 
-def _files_by_partition(layout: OutputLayout, dataset: str) -> dict[str, list[Any]]:
+def _files_by_partition(output: OutputPaths, dataset: str) -> dict[str, list[Any]]:
     """Each partition folder of a dataset -> its files' metadata, in name order."""
-    found = FileSystems.match([layout.dataset_files(dataset)])[0].metadata_list
+    found = FileSystems.match([output.dataset_files(dataset)])[0].metadata_list
     partitions: dict[str, list[Any]] = defaultdict(list)
     for metadata in sorted(found, key=lambda m: m.path):
         partitions[metadata.path.rsplit("/", 1)[0]].append(metadata)
@@ -92,11 +88,12 @@ def _apply(journal_path: str) -> None:
     FileSystems.delete([journal_path.rsplit("/", 1)[0]])
 
 
-def recover(layout: OutputLayout) -> int:
+def recover(output: OutputPaths) -> int:
     """Completes journalled compactions an interruption left, and removes the staging folders
-    of those stopped before their journal; returns how many were completed."""
+    of those stopped before their journal; returns how many were completed. The launcher
+    calls it, under the lease, before a run or a compaction."""
     completed = 0
-    for folder in layout.staging_folders("compact"):
+    for folder in output.staging_folders("compact"):
         journal = f"{folder}/{JOURNAL}"
         if FileSystems.exists(journal):
             _apply(journal)
@@ -108,22 +105,24 @@ def recover(layout: OutputLayout) -> int:
 
 def compact(output: str, datasets: list[str] | None = None,
             target_mb: int = DEFAULT_TARGET_MB) -> Compaction:
-    """Merges the small files of `datasets` (all when None) and every index bucket."""
-    layout = OutputLayout(output, datetime.now(UTC))
-    report = Compaction(recovered=recover(layout))  # 0 when the launcher recovered first
-    staging = f"{layout.root}/_staging/compact-{layout.stamp}"
+    """Merges the small files of `datasets` (all when None) and every index bucket; the
+    launcher holds the lease and has recovered interrupted compactions."""
+    paths = OutputPaths(output)
+    stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
+    report = Compaction()
+    staging = paths.staging("compact", stamp)
     entries = []
     for dataset in datasets or list(DATASETS):
-        for folder, files in _files_by_partition(layout, dataset).items():
+        for folder, files in _files_by_partition(paths, dataset).items():
             report.files_before[dataset] += len(files)
             report.files_after[dataset] += len(files)
             for group in _groups_to_merge(files, target_mb * 1024 * 1024):
-                name = f"part-compact-{layout.stamp}-{uuid.uuid4().hex[:12]}.parquet"
-                relative = f"{folder[len(layout.root) + 1:]}/{name}"
-                paths = [m.path for m in group]
-                _write_merged(paths, dataset, f"{staging}/{relative}")
+                name = f"part-compact-{stamp}-{uuid.uuid4().hex[:12]}.parquet"
+                relative = f"{folder[len(paths.root) + 1:]}/{name}"
+                group_paths = [m.path for m in group]
+                _write_merged(group_paths, dataset, f"{staging}/{relative}")
                 entries.append({"staged": f"{staging}/{relative}",
-                                "target": layout.committed(relative), "replaces": paths})
+                                "target": paths.committed(relative), "replaces": group_paths})
                 report.files_after[dataset] -= len(group) - 1
     if entries:
         with FileSystems.create(f"{staging}/{JOURNAL}") as handle:
@@ -131,7 +130,7 @@ def compact(output: str, datasets: list[str] | None = None,
         _apply(f"{staging}/{JOURNAL}")
     for kind in INDEX_KINDS.values():
         folders = {path.rsplit("/", 1)[0] for path in bucket_files_under(
-            layout.index_root(kind.name))}
+            paths.index_root(kind.name))}
         report.buckets_merged += sum(merge_bucket(folder, kind, max_files=1)
                                      for folder in sorted(folders))
     return report

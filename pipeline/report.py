@@ -1,14 +1,12 @@
-"""What a run did: its row in `runs/` (written with the run's datasets), and HTML reports, one
-per run and one of the trends over the last runs, under OUTPUT/_reports/. A report is one
+"""What runs did, as HTML reports: one per run and one of the trends over the last runs,
+under OUTPUT/_reports/. A report is one
 self-contained file: plots drawn by matplotlib as inline SVG, no script, no link, nothing
 fetched when it is opened from disk."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import io
-import json
 import warnings
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,89 +17,41 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.core import metrics
+from pipeline.runs import read_runs
 from transforms.core.language import primary_language
-from transforms.core.schemas import RUNS
 from transforms.resolve import ENTITY_FORMS
 from transforms.storage.index import read_bucket
-from transforms.storage.layout import STAMP_FORMAT, OutputLayout
-from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
+from transforms.storage.layout import STAMP_FORMAT, OutputPaths
+from transforms.storage.parquet_files import read_dataset_files
 
 TOP = 15  # bars in a ranking plot
 EXAMPLES = 3  # error rows shown per stage and reason
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def errors_by_reason(staged_errors: list[str]) -> list[dict[str, Any]]:
-    counts = Counter((row["stage"], row["error_type"])
-                     for row in read_dataset_files(staged_errors, "errors").select(
-                         ["stage", "error_type"]).to_pylist())
-    return [{"stage": stage, "error_type": kind, "count": n}
-            for (stage, kind), n in sorted(counts.items())]
-
-
-def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str,
-             totals: Counter[str], finished_at: datetime, seconds: float,
-             staged_errors: list[str], stage_seconds: dict[str, float]) -> dict[str, Any]:
-    """The run's row of the runs dataset; its counts are the summary line's."""
-    unexpected = metrics.unexpected_by_stage(totals)
-    return {
-        "run_id": layout.stamp, "started_at": layout.run_time, "finished_at": finished_at,
-        "runner": runner, "newsbeam_version": version("newsbeam"),
-        "config_hash": config_hash(config), "inputs": list(config["inputs"]),
-        "feeds": [feed["url"] for feed in config["feeds"]],
-        "inputs_seen": totals[metrics.INPUTS], "records": totals[metrics.RECORDS],
-        "articles_written": totals[metrics.ARTICLES_WRITTEN],
-        "skipped_existing": totals[metrics.SKIPPED_EXISTING],
-        "errors": sum(metrics.errors_by_stage(totals).values()),
-        "unexpected_failures": sum(sum(places.values()) for places in unexpected.values()),
-        "seconds": seconds,
-        "counters": [{"name": name, "value": value} for name, value in sorted(totals.items())],
-        "errors_by_reason": errors_by_reason(staged_errors),
-        "stage_seconds": [{"stage": stage, "seconds": s}
-                          for stage, s in sorted(stage_seconds.items(), key=lambda i: -i[1])],
-    }
-
-
-def stage_runs_row(layout: OutputLayout, row: dict[str, Any]) -> str:
-    """Writes the run's row into its staging folder; returns the file's path (for the
-    manifest, so the row is committed with the run's datasets)."""
-    path = f"{layout.staged_prefix('runs')}-run.parquet"
-    write_dataset_file(path, "runs", pa.Table.from_pylist([row], schema=RUNS))
-    return path
-
-
 # -- reports ---------------------------------------------------------------------------------
 
-def _dataset_files(layout: OutputLayout, dataset: str, run_time: datetime | None) -> list[str]:
-    """A dataset's files, only the run's date partition when a run is given."""
-    pattern = layout.dataset_files(dataset)
-    if run_time is not None and layout.partition_by_date:
-        pattern = f"{layout.dataset(dataset)}/ingest_date={run_time:%Y-%m-%d}/*.parquet"
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+def _dataset_files(output: OutputPaths, dataset: str, run_time: datetime) -> list[str]:
+    """A dataset's files of the run's date partition; every file where the output is not
+    partitioned by date."""
+    for pattern in (f"{output.dataset(dataset)}/ingest_date={run_time:%Y-%m-%d}/*.parquet",
+                    output.dataset_files(dataset)):
+        found = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        if found:
+            return found
+    return []
 
 
 # The column that holds the time of the run that wrote a row, by dataset.
 _RUN_TIME_COLUMNS = ("ingested_at", "assigned_at", "run_time")
 
 
-def _run_rows(layout: OutputLayout, dataset: str, run_time: datetime) -> pa.Table:
-    table = read_dataset_files(_dataset_files(layout, dataset, run_time), dataset)
+def _run_rows(output: OutputPaths, dataset: str, run_time: datetime) -> pa.Table:
+    table = read_dataset_files(_dataset_files(output, dataset, run_time), dataset)
     column = next((c for c in _RUN_TIME_COLUMNS if c in table.column_names), None)
     if column is None:
         return table
     return table.filter(pc.equal(table.column(column),
                                  pa.scalar(run_time, table.schema.field(column).type)))
-
-
-def read_runs(output: str) -> list[dict[str, Any]]:
-    """Every run's row, oldest first."""
-    layout = OutputLayout(output, datetime.now(UTC))
-    rows = read_dataset_files(_dataset_files(layout, "runs", None), "runs").to_pylist()
-    return sorted(rows, key=lambda row: row["started_at"])
 
 
 def _svg(figure: Any) -> str:
@@ -190,11 +140,11 @@ def run_report(output: str, run_id: str | None = None) -> str:
                          f"{', '.join(r['run_id'] for r in runs[-5:]) or 'none yet'}")
     run = chosen[-1]
     run_time = datetime.strptime(run["run_id"], STAMP_FORMAT).replace(tzinfo=UTC)
-    layout = OutputLayout(output, run_time)
-    articles = _run_rows(layout, "articles", run_time)
-    entities = _run_rows(layout, "entities", run_time)
-    topics = _run_rows(layout, "topics", run_time)
-    errors = _run_rows(layout, "errors", run_time)
+    paths = OutputPaths(output)
+    articles = _run_rows(paths, "articles", run_time)
+    entities = _run_rows(paths, "entities", run_time)
+    topics = _run_rows(paths, "topics", run_time)
+    errors = _run_rows(paths, "errors", run_time)
     sources = Counter(articles.column("source").to_pylist())
     failed = Counter(errors.column("source").to_pylist())
     removed = [block for blocks in articles.column("removed").to_pylist() for block in blocks]
@@ -208,7 +158,7 @@ def run_report(output: str, run_id: str | None = None) -> str:
                 for e in [x for x in errors_list
                           if (x["stage"], x["error_type"]) == reason][:EXAMPLES]]
     names = Counter(entities.column("name").to_pylist())
-    first_seen = _new_entities(layout, entities)
+    first_seen = _new_entities(paths, entities)
     top_topics = topics.filter(pc.is_null(topics.column("parent_id")))
     summary = [["run", run["run_id"]], ["started", run["started_at"]],
                ["finished", run["finished_at"]], ["runner", run["runner"]],
@@ -241,19 +191,19 @@ def run_report(output: str, run_id: str | None = None) -> str:
             if first_seen else "<p class='empty'>No entity new in this run.</p>")),
         ("Topics", bar_plot("articles by top-level topic",
                             _counted(top_topics.column("topic").to_pylist()), "articles")),
-        ("Stories", _stories_section(layout, run_time)),
+        ("Stories", _stories_section(paths, run_time)),
         ("Time", bar_plot("seconds per stage", stage_seconds, "seconds") if stage_seconds else
          f"<p>{run['seconds']:.1f} s in all; this runner reports no time per stage.</p>"),
     ]
-    return _write(layout, f"run-{run['run_id']}.html",
+    return _write(paths, f"run-{run['run_id']}.html",
                   _page(f"newsbeam run {run['run_id']}", sections))
 
 
-def _stories_section(layout: OutputLayout, run_time: datetime) -> str:
+def _stories_section(output: OutputPaths, run_time: datetime) -> str:
     """The stories this run touched: the biggest plotted, a table of them, and how many are
     new, grew or were merged into older ones."""
-    touched = _run_rows(layout, "stories", run_time).to_pylist()
-    joined = Counter(_run_rows(layout, "story_members", run_time).column("story_id").to_pylist())
+    touched = _run_rows(output, "stories", run_time).to_pylist()
+    joined = Counter(_run_rows(output, "story_members", run_time).column("story_id").to_pylist())
     current = [s for s in touched if s["merged_into"] is None]
     biggest = sorted(current, key=lambda s: (-s["article_count"], s["story_id"]))[:TOP]
     new = sum(s["article_count"] == joined[s["story_id"]] for s in current)
@@ -270,7 +220,7 @@ def _stories_section(layout: OutputLayout, run_time: datetime) -> str:
     return note + plot + table
 
 
-def _new_entities(layout: OutputLayout, entities: pa.Table) -> list[str]:
+def _new_entities(output: OutputPaths, entities: pa.Table) -> list[str]:
     """Names of this run's entities that no earlier run mentioned: the entity_forms index
     counts no more mentions of them than this run has (looked up for these ids only)."""
     this_run = Counter(entities.column("entity_id").to_pylist())
@@ -281,7 +231,7 @@ def _new_entities(layout: OutputLayout, entities: pa.Table) -> list[str]:
         by_bucket.setdefault(ENTITY_FORMS.bucket_of(entity_id), []).append(entity_id)
     counted: Counter[str] = Counter()
     for bucket, ids in by_bucket.items():
-        found = read_bucket(layout.index_bucket(ENTITY_FORMS.name, bucket), ENTITY_FORMS, ids)
+        found = read_bucket(output.index_bucket(ENTITY_FORMS.name, bucket), ENTITY_FORMS, ids)
         for row in found.select(["key", "mentions"]).to_pylist():
             counted[row["key"]] += row["mentions"]
     new = [(n, names[i]) for i, n in this_run.items() if counted[i] <= n]
@@ -309,8 +259,7 @@ def trend_report(output: str, last: int) -> str:
                         [[r["run_id"], r["articles_written"], r["skipped_existing"],
                           r["errors"], f"{r['seconds']:.1f}"] for r in runs])),
     ]
-    layout = OutputLayout(output, datetime.now(UTC))
-    return _write(layout, f"trend-last-{len(runs)}.html",
+    return _write(OutputPaths(output), f"trend-last-{len(runs)}.html",
                   _page(f"newsbeam: the last {len(runs)} runs", sections))
 
 
@@ -320,16 +269,15 @@ def prune_run_reports(output: str, keep: int) -> int:
     deleted report can be written again from the datasets (`newsbeam report --run ID`)."""
     if not keep:
         return 0
-    layout = OutputLayout(output, datetime.now(UTC))
-    found = FileSystems.match([f"{layout.root}/_reports/run-*.html"])[0].metadata_list
+    found = FileSystems.match([f"{OutputPaths(output).reports}/run-*.html"])[0].metadata_list
     older = sorted(m.path for m in found)[:-keep]  # run ids sort by time
     if older:
         FileSystems.delete(older)
     return len(older)
 
 
-def _write(layout: OutputLayout, name: str, page: str) -> str:
-    path = f"{layout.root}/_reports/{name}"
+def _write(output: OutputPaths, name: str, page: str) -> str:
+    path = f"{output.reports}/{name}"
     with FileSystems.create(path) as handle:
         handle.write(page.encode("utf-8"))
     return path

@@ -98,12 +98,12 @@ def test_an_output_from_before_indexes_gets_them_once(tmp_path: Path) -> None:
     no_surnames = {"surnames": lambda rows: []}
     assert ensure_indexes(layout, INDEX_KINDS.values(), no_surnames) == {"article_ids": 500}
     assert ensure_indexes(layout, INDEX_KINDS.values(), no_surnames) == {}  # complete: not again
-    folders = sorted(Path(layout.index_root("article_ids")).glob("bucket=*"))
+    folders = sorted(Path(layout.output.index_root("article_ids")).glob("bucket=*"))
     assert [f.name for f in folders] == ["bucket=1f", "bucket=e0"]
-    found = read_bucket(layout.index_bucket("article_ids", "1f"), ARTICLE_IDS,
+    found = read_bucket(layout.output.index_bucket("article_ids", "1f"), ARTICLE_IDS,
                         [written[0], written[-1], ids(1, "1f")[0] + "x"])
     assert found.column("key").to_pylist() == [written[0]]
-    [path] = bucket_files(layout.index_bucket("article_ids", "e0"))
+    [path] = bucket_files(layout.output.index_bucket("article_ids", "e0"))
     assert Path(path).name.startswith(f"{BEGINNING}_{layout.stamp}-")
 
 

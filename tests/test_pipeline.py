@@ -14,8 +14,8 @@ from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from conftest import SEEDS, read_dataset, seed_expectations
 
 from pipeline.build import add_stages
+from pipeline.commit import commit_run
 from pipeline.config import run_settings
-from transforms.write import commit_run
 
 pytestmark = pytest.mark.slow
 

@@ -64,7 +64,7 @@ def test_resolution_across_articles(normalizer: NameNormalizer, tmp_path: Path) 
     layout = OutputLayout(str(tmp_path), datetime.now(UTC))
     earlier = pa.Table.from_pylist([{"key": assad, "label": "PERSON", "alias": "Bashar al-Assad",
                                      "mentions": 1}], schema=ENTITY_FORMS.schema)
-    write_index_file(layout.index_bucket("entity_forms", ENTITY_FORMS.bucket_of(assad)),
+    write_index_file(layout.output.index_bucket("entity_forms", ENTITY_FORMS.bucket_of(assad)),
                      ENTITY_FORMS, earlier, BEGINNING, BEGINNING)
     with TestPipeline() as p:
         resolved = (p | "Mentions" >> beam.Create(mentions)

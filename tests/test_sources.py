@@ -26,7 +26,7 @@ from transforms.sources.fetching import FetchFeed
 from transforms.sources.files import input_kind
 from transforms.sources.http import HttpSettings, check_public_host
 from transforms.sources.settings import FeedSettings, SourceSettings
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 
 RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
 HTTP = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=0, backoff_s=0.01,
@@ -176,7 +176,7 @@ def test_read_sources_sends_bad_files_to_errors_and_reads_the_rest(tmp_path: Pat
     patterns = [f"{base}/*", f"{base}/nothing-*.txt"]
     with TestPipeline() as p:
         read = p | ReadSources(SourceSettings(tuple(patterns), (), HTTP),
-                               OutputLayout(str(tmp_path / "out"), NOW))
+                               OutputPaths(str(tmp_path / "out")), NOW)
         documents = tuple(read["documents"].values()) | "AllDocuments" >> beam.Flatten()
         errors = read["errors"]
         assert_that(documents | "Sources" >> beam.Map(lambda d: (d.source, d.kind)), equal_to([

@@ -10,11 +10,12 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.commit import commit_run
 from transforms.core import schemas as schema
 from transforms.storage import parquet_files
 from transforms.storage.layout import OutputLayout
+from transforms.storage.manifest import write_manifest
 from transforms.storage.parquet_files import ParquetFileWriter, read_parquet_rows
-from transforms.write import commit_run, write_manifest
 
 INGESTED_AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

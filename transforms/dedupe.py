@@ -13,7 +13,7 @@ from transforms.core import metrics
 from transforms.core.failures import ERRORS, MAIN, BadInput, StageDoFn
 from transforms.core.records import ArticleEntities, text_digest
 from transforms.storage.history import GroupWithWrittenIds, written_already
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 
 STAGE = "dedupe"
 MENTIONS = "mentions"
@@ -61,9 +61,9 @@ class DropDuplicates(beam.PTransform):
     those articles, errors): one article per article_id, none the output holds already
     (looked up in the output's id index for this run's ids only)."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> tuple[Any, Any, Any]:
         keyed = {
@@ -72,7 +72,7 @@ class DropDuplicates(beam.PTransform):
                 lambda found: (found.article_id, found)),
         }
         kept = (keyed
-                | "WithWrittenIds" >> GroupWithWrittenIds(self.layout)
+                | "WithWrittenIds" >> GroupWithWrittenIds(self.output)
                 | "KeepFirstArticle" >> beam.ParDo(KeepFirstArticle()).with_outputs(
                     ERRORS, MENTIONS, main=MAIN))
         return kept[MAIN], kept[MENTIONS], kept[ERRORS]

@@ -24,7 +24,7 @@ from transforms.core.records import Article
 from transforms.core.settings import ConfigError, check_at_least, check_between
 from transforms.core.text import tokens
 from transforms.storage.index import IndexKind, LookupIndex, distinct_rows
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 
 _PRIME = (1 << 61) - 1
 _EARLIER_RUN = ""  # the order of an article of an earlier run: before any of this run's
@@ -125,10 +125,10 @@ class NearCopies(beam.PTransform):
     """Articles -> {'duplicate_of': (article_id, first copy's article_id) for near copies,
     'index_rows': {'near_bands': rows, 'signatures': rows} for the output's indexes}."""
 
-    def __init__(self, settings: NearCopySettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: NearCopySettings, output: OutputPaths) -> None:
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
 
     def expand(self, articles: beam.PCollection) -> dict[str, Any]:
         settings, bands = self.settings, self.settings.bands
@@ -137,7 +137,7 @@ class NearCopies(beam.PTransform):
             lambda s: [(key, s) for key in band_keys(s.packed, bands)])
         earlier_ids = (banded
                        | "BandKeys" >> beam.Keys()
-                       | "LookUpBands" >> LookupIndex(self.layout, NEAR_BANDS)
+                       | "LookUpBands" >> LookupIndex(self.output, NEAR_BANDS)
                        | "EarlierByBand" >> beam.Map(lambda row: (row["key"], row["article_id"])))
         by_band = {"now": banded, "before": earlier_ids} | "GroupByBand" >> beam.CoGroupByKey()
         in_run = by_band | "PairsInRun" >> beam.FlatMap(
@@ -148,7 +148,7 @@ class NearCopies(beam.PTransform):
                            for now in group[1]["now"]])
         earlier_signed = (candidates
                           | "CandidateIds" >> beam.Keys()
-                          | "LookUpSignatures" >> LookupIndex(self.layout, SIGNATURES)
+                          | "LookUpSignatures" >> LookupIndex(self.output, SIGNATURES)
                           | "EarlierSigned" >> beam.Map(lambda row: (row["key"], Signed(
                               row["key"], _EARLIER_RUN, row["signature"]))))
         across = ({"now": candidates, "before": earlier_signed}

@@ -175,7 +175,7 @@ class ResolveEntities(beam.PTransform):
         claims = mentions | "SurnameClaims" >> beam.FlatMap(_surname_claim)
         earlier_claims = (claims
                           | "Surnames" >> beam.Keys()
-                          | "LookUpEarlierSurnames" >> LookupIndex(self.layout, SURNAMES)
+                          | "LookUpEarlierSurnames" >> LookupIndex(self.layout.output, SURNAMES)
                           | "EarlierClaims" >> beam.Map(
                               lambda row: (row["key"], ("full", row["full"]))))
         links = beam.pvalue.AsDict(
@@ -193,7 +193,7 @@ class ResolveEntities(beam.PTransform):
                     | "LinkForms" >> beam.Map(_linked_form, links))
         earlier = (this_run
                    | "EntitiesOfRun" >> beam.Map(lambda form: form[0][0])
-                   | "LookUpEarlierForms" >> LookupIndex(self.layout, ENTITY_FORMS)
+                   | "LookUpEarlierForms" >> LookupIndex(self.layout.output, ENTITY_FORMS)
                    | "FormOfEarlierAlias" >> beam.Map(self._earlier_form))
         names_and_aliases = (
             (this_run, earlier)

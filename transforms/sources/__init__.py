@@ -6,6 +6,7 @@ fetching (feeds by URL and their entries' pages), http (the client and robots.tx
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
@@ -18,7 +19,7 @@ from transforms.sources.http import origin_of
 from transforms.sources.settings import SourceSettings
 from transforms.storage.history import NotWritten
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 
 INDEX_KINDS = (FEED_STATE,)
 
@@ -30,12 +31,15 @@ class ReadSources(beam.PTransform):
 
     Files by glob; feeds by URL, with the state the output holds for those feeds; for feeds
     that ask for it, each new entry's full page (entries already in the output are not fetched
-    again). `layout`: the output, and the run's time written with each feed's state."""
+    again). `output`: what earlier runs wrote (the feeds' state, the articles written);
+    `run_time`: written with each feed's state."""
 
-    def __init__(self, settings: SourceSettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: SourceSettings, output: OutputPaths, run_time: datetime
+                 ) -> None:
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
+        self.run_time = run_time
 
     def expand(self, pipeline: beam.Pipeline) -> dict[str, beam.PCollection]:
         patterns = pipeline | "InputPatterns" >> beam.Create(self.settings.patterns)
@@ -70,17 +74,17 @@ class ReadSources(beam.PTransform):
         state = beam.pvalue.AsDict(
             pipeline
             | "FeedUrls" >> beam.Create(feed_urls)
-            | "LookUpFeedState" >> LookupIndex(self.layout, FEED_STATE)
+            | "LookUpFeedState" >> LookupIndex(self.output, FEED_STATE)
             | "StateByUrl" >> beam.Map(lambda row: (row["key"], row)))
         http = self.settings.http
         feeds = (
             pipeline
             | "Feeds" >> beam.Create(self.settings.feed_urls)
             | "SpreadFeeds" >> beam.Reshuffle()
-            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.layout.run_time), state)
+            | "FetchFeeds" >> beam.ParDo(FetchFeed(http, self.run_time), state)
             .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
-        new_entries = feeds.needs_page | "NewEntriesToFetch" >> NotWritten(self.layout)
+        new_entries = feeds.needs_page | "NewEntriesToFetch" >> NotWritten(self.output)
         robots: Any = {}
         robot_errors = []
         if http.respect_robots:
@@ -98,6 +102,6 @@ class ReadSources(beam.PTransform):
             "FetchPages", FetchPages(http), robots)
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
-        new_feed_entries = feeds[MAIN] | "NewFeedEntries" >> NotWritten(self.layout)
+        new_feed_entries = feeds[MAIN] | "NewFeedEntries" >> NotWritten(self.output)
         return ({"feed_entries": new_feed_entries, "pages": pages},
                 [feeds[ERRORS], page_errors, *robot_errors], feeds.feed_state)

@@ -12,7 +12,7 @@ import pyarrow as pa
 from transforms.core import metrics
 from transforms.core.records import article_id_for
 from transforms.storage.index import IndexKind, LookupIndex, distinct_rows
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 
 # Every article_id written: what a run skips (its rows are taken from the articles written).
 ARTICLE_IDS = IndexKind("article_ids", pa.schema([pa.field("key", pa.string(), nullable=False)]),
@@ -23,13 +23,13 @@ class WrittenIds(beam.PTransform):
     """article ids -> (id, None) for those the output holds already, ready to CoGroupByKey
     with the records keyed by id."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
 
     def expand(self, ids: beam.PCollection) -> beam.PCollection:
         return (ids
-                | "LookUpIds" >> LookupIndex(self.layout, ARTICLE_IDS)
+                | "LookUpIds" >> LookupIndex(self.output, ARTICLE_IDS)
                 | "FoundIds" >> beam.Map(lambda row: (row["key"], None)))
 
 
@@ -43,13 +43,13 @@ class GroupWithWrittenIds(beam.PTransform):
     """{name: (article_id, record) PCollections} -> (article_id, {name: records, "existing":
     the id if the output holds it already}); the ids are looked up from the first input's."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
 
     def expand(self, keyed: dict[str, beam.PCollection]) -> beam.PCollection:
         first = next(iter(keyed.values()))
-        existing = first | "Ids" >> beam.Keys() | "WrittenIds" >> WrittenIds(self.layout)
+        existing = first | "Ids" >> beam.Keys() | "WrittenIds" >> WrittenIds(self.output)
         return {**keyed, "existing": existing} | "GroupById" >> beam.CoGroupByKey()
 
 
@@ -58,14 +58,14 @@ class NotWritten(beam.PTransform):
     document will have; counted as skipped otherwise), so a feed read every few minutes
     parses, recognises and fetches only its new entries."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
 
     def expand(self, documents: beam.PCollection) -> beam.PCollection:
         keyed = documents | "KeyById" >> beam.Map(lambda d: (article_id_for(d, d.url), d))
         return ({"documents": keyed}
-                | "WithWrittenIds" >> GroupWithWrittenIds(self.layout)
+                | "WithWrittenIds" >> GroupWithWrittenIds(self.output)
                 | "SkipWritten" >> beam.ParDo(SkipWritten("documents")))
 
 

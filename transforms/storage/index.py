@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.storage.layout import STAMP_FORMAT, OutputLayout
+from transforms.storage.layout import STAMP_FORMAT, OutputLayout, OutputPaths
 
 MAX_FILES_PER_BUCKET = 8
 TIER_RATIO = 4
@@ -180,8 +180,7 @@ def merge_bucket(folder: str, kind: IndexKind, max_files: int = MAX_FILES_PER_BU
     return True
 
 
-def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str],
-                          kinds: dict[str, IndexKind]) -> int:
+def merge_touched_buckets(committed: Iterable[str], kinds: dict[str, IndexKind]) -> int:
     """After a commit: merge the buckets the run added files to, where they hold too many
     (`kinds`: every index, by name)."""
     touched = {path.rsplit("/", 1)[0] for path in committed if "/_index/" in path}
@@ -192,15 +191,11 @@ def merge_touched_buckets(layout: OutputLayout, committed: Iterable[str],
     return merged
 
 
-def _last_run_file(root: str) -> str:
-    return f"{root.rstrip('/')}/_index/_last_run"
-
-
-def next_run_time(root: str, now: datetime) -> datetime:
+def next_run_time(output: OutputPaths, now: datetime) -> datetime:
     """The time of a run starting now: later than every committed run's, even when this
     machine's clock is behind the one that ran before (index files are ordered by run time,
     and a merged file covers every run time in its range)."""
-    path = _last_run_file(root)
+    path = output.last_run
     if not FileSystems.exists(path):
         return now
     with FileSystems.open(path) as handle:
@@ -210,7 +205,7 @@ def next_run_time(root: str, now: datetime) -> datetime:
 
 def note_committed_run(layout: OutputLayout) -> None:
     """Records a committed run's time for next_run_time (the latest one wins)."""
-    path = _last_run_file(layout.root)
+    path = layout.output.last_run
     if FileSystems.exists(path):
         with FileSystems.open(path) as handle:
             if handle.read().decode().strip() >= layout.stamp:
@@ -219,8 +214,8 @@ def note_committed_run(layout: OutputLayout) -> None:
         handle.write(layout.stamp.encode())
 
 
-def _complete_marker(layout: OutputLayout, kind: IndexKind) -> str:
-    return f"{layout.index_root(kind.name)}/_complete"
+def _complete_marker(output: OutputPaths, kind: IndexKind) -> str:
+    return f"{output.index_root(kind.name)}/_complete"
 
 
 Deriver = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -233,14 +228,14 @@ def ensure_indexes(layout: OutputLayout, kinds: Iterable[IndexKind],
     index is complete once its marker file exists: until then, runs build it again.
     `derivers`: for kinds whose rows are not plain dataset columns, the function that makes
     them from the dataset's columns."""
-    built = {}
+    built, output = {}, layout.output
     for kind in kinds:
-        marker = _complete_marker(layout, kind)
+        marker = _complete_marker(output, kind)
         if FileSystems.exists(marker):
             continue
         files = [m.path for m in FileSystems.match(
-            [layout.dataset_files(kind.dataset)])[0].metadata_list] if kind.dataset else []
-        stale = bucket_files_under(layout.index_root(kind.name))
+            [output.dataset_files(kind.dataset)])[0].metadata_list] if kind.dataset else []
+        stale = bucket_files_under(output.index_root(kind.name))
         if stale:  # an earlier build that did not finish
             FileSystems.delete(stale)
         rows = 0
@@ -251,7 +246,7 @@ def ensure_indexes(layout: OutputLayout, kinds: Iterable[IndexKind],
                 table = pa.Table.from_pylist(derivers[kind.name](table.to_pylist()),
                                              schema=kind.schema)
             for bucket, part in _split_by_bucket(table, kind):
-                write_index_file(layout.index_bucket(kind.name, bucket), kind,
+                write_index_file(output.index_bucket(kind.name, bucket), kind,
                                  kind.combine(part), BEGINNING, layout.stamp)
             built[kind.name] = rows
         with FileSystems.create(marker) as handle:
@@ -290,13 +285,13 @@ def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa
 class ReadBucket(beam.DoFn):
     """(bucket, keys) -> the index rows of those keys, as dicts."""
 
-    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
-        self.layout = layout
+    def __init__(self, output: OutputPaths, kind: IndexKind) -> None:
+        self.output = output
         self.kind = kind
 
     def process(self, grouped: tuple[str, Iterable[str]]) -> Iterator[dict[str, Any]]:
         bucket, keys = grouped
-        folder = self.layout.index_bucket(self.kind.name, bucket)
+        folder = self.output.index_bucket(self.kind.name, bucket)
         yield from read_bucket(folder, self.kind, keys).to_pylist()
 
 
@@ -313,7 +308,7 @@ class WriteBuckets(beam.DoFn):
         (name, bucket), rows = grouped
         kind = self.kinds[name]
         table = kind.combine(pa.Table.from_pylist(list(rows), schema=kind.schema))
-        folder = self.layout.staged(self.layout.index_relative(name, bucket))
+        folder = self.layout.staged_index_bucket(name, bucket)
         yield write_index_file(folder, kind, table, self.layout.stamp, self.layout.stamp)
 
 
@@ -342,9 +337,9 @@ class LookupIndex(beam.PTransform):
     """Keys -> the rows an index holds for them (none for a key never written): keys grouped
     by bucket, so a bucket is opened once per run."""
 
-    def __init__(self, layout: OutputLayout, kind: IndexKind) -> None:
+    def __init__(self, output: OutputPaths, kind: IndexKind) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
         self.kind = kind
 
     def expand(self, keys: beam.PCollection) -> beam.PCollection:
@@ -352,4 +347,4 @@ class LookupIndex(beam.PTransform):
         return (keys
                 | "ByBucket" >> beam.Map(lambda key: (bucket_of(key), key))
                 | "GroupByBucket" >> beam.GroupByKey()
-                | "EachBucket" >> beam.ParDo(ReadBucket(self.layout, self.kind)))
+                | "EachBucket" >> beam.ParDo(ReadBucket(self.output, self.kind)))

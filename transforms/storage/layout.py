@@ -1,5 +1,7 @@
-"""Where a run's files go under OUTPUT: the datasets, the run's staging folder (readers skip
-folders starting with "_"), its scratch files and its manifest. Every path is made here."""
+"""Every path under OUTPUT is made here, in two kinds: OutputPaths, where everything that
+outlives a run lies (the datasets, the indexes, the lease, the reports, the staging folders of
+every run and compaction), and OutputLayout, where one run writes (its staging folder, which
+readers skip, its scratch files, its manifest and its markers)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,69 @@ STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
 
 @dataclass(frozen=True)
+class OutputPaths:
+    """The output's own paths (config `output`): what stages read of earlier runs, and what
+    the launcher keeps beside the datasets."""
+
+    root: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", self.root.rstrip("/") or "/")
+
+    def dataset(self, name: str) -> str:
+        return f"{self.root}/{name}"
+
+    def dataset_files(self, name: str) -> str:
+        """A glob of every Parquet file a dataset holds."""
+        return f"{self.dataset(name)}/**.parquet"
+
+    def committed(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def index_root(self, name: str) -> str:
+        return f"{self.root}/_index/{name}"
+
+    def index_bucket(self, name: str, bucket: str) -> str:
+        return self.committed(index_relative(name, bucket))
+
+    @property
+    def last_run(self) -> str:
+        """The time of the last committed run (see storage.index.next_run_time)."""
+        return f"{self.root}/_index/_last_run"
+
+    @property
+    def lease(self) -> str:
+        return f"{self.root}/_lease"
+
+    @property
+    def reports(self) -> str:
+        return f"{self.root}/_reports"
+
+    def write_check(self, token: str) -> str:
+        """A file written and deleted before a run, to tell that OUTPUT can be written."""
+        return f"{self.root}/.newsbeam-write-check-{token}"
+
+    def staging(self, kind: str, stamp: str) -> str:
+        """The staging folder of a run ("run") or a compaction ("compact") started at stamp."""
+        return f"{self.root}/_staging/{kind}-{stamp}"
+
+    def staging_folders(self, kind: str) -> list[str]:
+        """The staging folders of every run ("run") or compaction ("compact") left under
+        OUTPUT/_staging/, found through their files (object stores have no folders)."""
+        prefix = f"{self.root}/_staging/"
+        files = FileSystems.match([f"{prefix}{kind}-*/**"])[0].metadata_list
+        return sorted({m.path[:m.path.index("/", len(prefix))] for m in files})
+
+
+def index_relative(name: str, bucket: str) -> str:
+    """A bucket of an index, relative to the output (and to a run's staging folder)."""
+    return f"_index/{name}/bucket={bucket}"
+
+
+@dataclass(frozen=True)
 class OutputLayout:
-    """The output of one run: `root` (config `output`), the run's start time and whether
-    datasets are Hive-partitioned by ingest date (config `partition_by_date`)."""
+    """Where one run writes: under `root` (config `output`), named by the run's start time,
+    its datasets Hive-partitioned by ingest date or not (config `partition_by_date`)."""
 
     root: str
     run_time: datetime
@@ -25,6 +87,10 @@ class OutputLayout:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", self.root.rstrip("/") or "/")
+
+    @property
+    def output(self) -> OutputPaths:
+        return OutputPaths(self.root)
 
     @property
     def stamp(self) -> str:
@@ -37,24 +103,10 @@ class OutputLayout:
         run_time = datetime.strptime(name.removeprefix("run-"), STAMP_FORMAT)
         return cls(root, run_time.replace(tzinfo=UTC))
 
-    def staging_folders(self, kind: str) -> list[str]:
-        """The staging folders of every run ("run") or compaction ("compact") left under
-        OUTPUT/_staging/, found through their files (object stores have no folders)."""
-        prefix = f"{self.root}/_staging/"
-        files = FileSystems.match([f"{prefix}{kind}-*/**"])[0].metadata_list
-        return sorted({m.path[:m.path.index("/", len(prefix))] for m in files})
-
-    def dataset(self, name: str) -> str:
-        return f"{self.root}/{name}"
-
-    def dataset_files(self, name: str) -> str:
-        """A glob of every Parquet file a dataset holds."""
-        return f"{self.dataset(name)}/**.parquet"
-
     @property
     def staging(self) -> str:
         """Where the run writes before it commits."""
-        return f"{self.root}/_staging/run-{self.stamp}"
+        return self.output.staging("run", self.stamp)
 
     @property
     def manifest(self) -> str:
@@ -76,21 +128,11 @@ class OutputLayout:
         the staging folder)."""
         return f"{self.staging}/_scratch/{name}/part"
 
-    def index_relative(self, name: str, bucket: str) -> str:
-        """A bucket of an index, relative to the output (and to the staging folder)."""
-        return f"_index/{name}/bucket={bucket}"
-
-    def index_bucket(self, name: str, bucket: str) -> str:
-        return self.committed(self.index_relative(name, bucket))
-
-    def index_root(self, name: str) -> str:
-        return f"{self.root}/_index/{name}"
+    def staged_index_bucket(self, name: str, bucket: str) -> str:
+        return self.staged(index_relative(name, bucket))
 
     def relative_to_staging(self, path: str) -> str:
         return path[len(self.staging) + 1:]
 
     def staged(self, relative: str) -> str:
         return f"{self.staging}/{relative}"
-
-    def committed(self, relative: str) -> str:
-        return f"{self.root}/{relative}"

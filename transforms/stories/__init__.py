@@ -23,11 +23,12 @@ settings and the indexes it keeps)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
 
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 from transforms.stories.candidates import ScoreCandidates
 from transforms.stories.clusters import AssignStories, FormComponents
 from transforms.stories.indexes import INDEX_KINDS
@@ -43,21 +44,25 @@ class BuildStories(beam.PTransform):
     """{'articles': Articles, 'entities': resolved entities rows, 'topics': TopicScores} ->
     {'story_members': rows, 'stories': rows, 'index_rows': {index name: rows}}."""
 
-    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: StorySettings, output: OutputPaths, run_time: datetime
+                 ) -> None:
+        """`output`: what earlier runs wrote (the story indexes); `run_time`: the time an
+        undated article is taken to have, and each row's run_time."""
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
+        self.run_time = run_time
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, Any]:
-        settings, layout = self.settings, self.layout
+        settings, output = self.settings, self.output
         every_profile = inputs["articles"] | "Profile" >> beam.Map(
-            profile_of, settings, layout.run_time)
+            profile_of, settings, self.run_time)
         profiles = every_profile | "WithTerms" >> beam.Filter(lambda p: p.terms)
-        scored = profiles | "ScoreCandidates" >> ScoreCandidates(settings, layout)
+        scored = profiles | "ScoreCandidates" >> ScoreCandidates(settings, output)
         kept = scored | "KeepLinks" >> KeepLinks(settings)
-        components = kept["links"] | "FormComponents" >> FormComponents(layout)
+        components = kept["links"] | "FormComponents" >> FormComponents(output)
         assignments = ({"profiles": every_profile, "components": components,
                         "best": kept["best"], "entities": inputs["entities"],
                         "topics": inputs["topics"]}
-                       | "AssignStories" >> AssignStories(settings, layout))
-        return assignments | "StoryRows" >> StoryRows(settings, layout)
+                       | "AssignStories" >> AssignStories(settings, output))
+        return assignments | "StoryRows" >> StoryRows(settings, output, self.run_time)

@@ -12,7 +12,7 @@ import apache_beam as beam
 
 from transforms.core import metrics
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 from transforms.stories.indexes import STORY_PROFILES, STORY_TERMS
 from transforms.stories.profiles import Profile, cosine, period_of, term_key
 from transforms.stories.settings import StorySettings
@@ -82,23 +82,23 @@ class ScoreCandidates(beam.PTransform):
     """Profiles (with terms) -> a Link for each similar pair (at least `threshold`) of a new
     article and a candidate (a new or an earlier article under a key it shares)."""
 
-    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: StorySettings, output: OutputPaths) -> None:
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
 
     def expand(self, profiles: beam.PCollection) -> beam.PCollection:
-        settings, layout = self.settings, self.layout
+        settings, output = self.settings, self.output
         # earlier articles under this run's keys (their own period and the two next to it)
         lookups = profiles | "LookupKeys" >> beam.FlatMap(lambda p: [
             term_key(term, period_of(p.time, settings) + shift)
             for term in p.keys(settings.key_terms) for shift in (-1, 0, 1)])
         found = (lookups
-                 | "LookUpTerms" >> LookupIndex(layout, STORY_TERMS)
+                 | "LookUpTerms" >> LookupIndex(output, STORY_TERMS)
                  | "EarlierByTerm" >> beam.Map(lambda row: (row["article_id"], row["term"])))
         earlier_profiles = (found
                             | "EarlierIds" >> beam.Keys()
-                            | "LookUpProfiles" >> LookupIndex(layout, STORY_PROFILES)
+                            | "LookUpProfiles" >> LookupIndex(output, STORY_PROFILES)
                             | "EarlierProfiles" >> beam.Map(lambda row: (row["key"], Profile(
                                 row["key"], row["time"], tuple(row["terms"]),
                                 tuple(row["weights"]), fresh=False, best=row["best"]))))

@@ -17,7 +17,7 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 from transforms.stories.indexes import ARTICLE_STORIES, STORY_STATE
 from transforms.stories.profiles import Profile, cosine, unit_top
 from transforms.stories.settings import StorySettings
@@ -72,18 +72,18 @@ class FormComponents(beam.PTransform):
     earlier stories they link to ("s:" + id; an earlier article stands for its current
     story)."""
 
-    def __init__(self, layout: OutputLayout) -> None:
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.layout = layout
+        self.output = output
 
     def expand(self, links: beam.PCollection) -> beam.PCollection:
-        layout = self.layout
+        output = self.output
         # an earlier article stands for its current story
         earlier_links = links | "ToEarlier" >> beam.FlatMap(
             lambda link: [] if link.other_fresh else [(link.other_id, link.article_id)])
         current = (earlier_links
                    | "LinkedIds" >> beam.Keys()
-                   | "LookUpStories" >> LookupIndex(layout, ARTICLE_STORIES)
+                   | "LookUpStories" >> LookupIndex(output, ARTICLE_STORIES)
                    | "CurrentStory" >> beam.Map(lambda row: (row["key"], row["story_id"])))
         story_edges = ({"links": earlier_links, "story": current}
                        | "GroupLinked" >> beam.CoGroupByKey()
@@ -105,13 +105,13 @@ class AssignStories(beam.PTransform):
     article's best similarity, 'entities': entities rows, 'topics': TopicScores} -> one
     Assignment per story the run touches."""
 
-    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: StorySettings, output: OutputPaths) -> None:
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
-        settings, layout = self.settings, self.layout
+        settings, output = self.settings, self.output
         components, best = inputs["components"], inputs["best"]
         component_of = components | "ComponentOf" >> beam.Map(
             lambda pair: (pair[0].removeprefix(_ARTICLE), pair[1]))
@@ -131,7 +131,7 @@ class AssignStories(beam.PTransform):
             if pair[0].startswith(_STORY) else [])
         states = (story_nodes
                   | "StoryIds" >> beam.Keys()
-                  | "LookUpStates" >> LookupIndex(layout, STORY_STATE)
+                  | "LookUpStates" >> LookupIndex(output, STORY_STATE)
                   | "StateById" >> beam.Map(lambda row: (row["key"], row)))
         component_states = ({"component": story_nodes, "state": states}
                             | "GroupStates" >> beam.CoGroupByKey()

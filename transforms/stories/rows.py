@@ -9,7 +9,7 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputPaths
 from transforms.stories.clusters import StoryState
 from transforms.stories.indexes import STORY_ARTICLES
 from transforms.stories.profiles import period_of, term_key
@@ -34,26 +34,27 @@ class StoryRows(beam.PTransform):
     """Assignments -> {'story_members': rows, 'stories': rows, 'index_rows': {index name:
     rows}}."""
 
-    def __init__(self, settings: StorySettings, layout: OutputLayout) -> None:
+    def __init__(self, settings: StorySettings, output: OutputPaths, run_time: datetime
+                 ) -> None:
         super().__init__()
         self.settings = settings
-        self.layout = layout
+        self.output = output
+        self.run_time = run_time
 
     def expand(self, stories: beam.PCollection) -> dict[str, Any]:
         profiles = stories | "IndexedProfiles" >> beam.FlatMap(
             lambda a: [p for p in a.profiles if p.terms])
-        return _outputs(stories, profiles, self.settings, self.layout)
+        return _outputs(stories, profiles, self.settings, self.output, self.run_time)
 
 
 def _outputs(stories: beam.PCollection, profiles: beam.PCollection, settings: StorySettings,
-             layout: OutputLayout) -> dict[str, Any]:
+             output: OutputPaths, run_time: datetime) -> dict[str, Any]:
     """The datasets' and indexes' rows of a run's story assignments."""
-    run_time = layout.run_time
     merges = stories | "Merges" >> beam.FlatMap(
         lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
     moved = ({"into": merges, "rows": merges
               | "MergedIds" >> beam.Keys()
-              | "LookUpMembers" >> LookupIndex(layout, STORY_ARTICLES)
+              | "LookUpMembers" >> LookupIndex(output, STORY_ARTICLES)
               | "MemberById" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
              | "GroupMerged" >> beam.CoGroupByKey()
              | "MovedMembers" >> beam.FlatMap(lambda group: [
