@@ -32,7 +32,7 @@ from transforms.clean import clean_article
 from transforms.core.failures import BadInput
 from transforms.core.records import RawDocument
 from transforms.core.text import word_count
-from transforms.parse import parse_html, parse_text
+from transforms.parse import ParseSettings, parse_html, parse_text
 from transforms.sources.decode import decode_text
 
 DEFAULT_DATA = BENCHMARKS / "scrapinghub"
@@ -105,11 +105,12 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
         alltext = {doc_id: entry["articleBody"] for doc_id, entry in json.load(stream).items()}
 
     config = load_config()
-    rules = run_settings(config).clean.rules
+    rules = run_settings(config).clean.boilerplate
+    options = ParseSettings(**config["parse"]).extract_options()
 
     def newsbeam_html(html: str) -> str:
         raw = RawDocument(source="page.html", kind="html", content=html)
-        return clean_article(parse_html(raw, config["extraction"]), rules).text
+        return clean_article(parse_html(raw, options), rules).text
 
     def newsbeam_text(text: str) -> str:
         return clean_article(parse_text(RawDocument("page.txt", "text", text)), rules).text
@@ -138,7 +139,7 @@ def clean_texts() -> dict[str, list[tuple[str, str]]]:
 def words_kept(name: str, texts: list[tuple[str, str]]) -> tuple[float, int, int]:
     """(share of words kept, words in, words removed) of texts run through parse + clean as
     .txt; every removed block goes to benchmarks/results/kept-<name>.tsv."""
-    rules = run_settings(load_config()).clean.rules
+    rules = run_settings(load_config()).clean.boilerplate
     total = removed = 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"kept-{name.split()[0].lower().replace('+', 'plus')}.tsv"

@@ -15,7 +15,7 @@ from datetime import date
 from benchmarks.corpora import bbc_duplicate_groups, bbc_texts, pairs_within
 from benchmarks.extraction import RESULTS
 from pipeline.config import load_config, run_settings
-from transforms.nearcopies import band_keys, signature, similarity
+from transforms.near_copies import band_keys, signature, similarity
 
 
 def main() -> int:

@@ -62,6 +62,7 @@ def bare_loop(folder: Path) -> int:
 
     from pipeline.config import load_config
     from transforms.core.language import detect_language, primary_language
+    from transforms.parse import ParseSettings
 
     config = load_config()
     models = config["entities"]["models"]
@@ -69,7 +70,7 @@ def bare_loop(folder: Path) -> int:
     for path in sorted(folder.glob("*.html.gz")):
         extracted = trafilatura.bare_extraction(
             gzip.decompress(path.read_bytes()).decode("utf-8"), with_metadata=True,
-            **config["extraction"])
+            **ParseSettings(**config["parse"]).extract_options())
         if extracted is not None and extracted.text:
             language = primary_language(extracted.language or detect_language(extracted.text))
             if language in texts:

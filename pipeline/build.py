@@ -18,12 +18,12 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.config import RunSettings
-from transforms import nearcopies, resolve, sources, stories
+from transforms import near_copies, resolve, sources, stories
 from transforms.clean import CleanBoilerplate
 from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
 from transforms.keyphrases import KeyPhrases
-from transforms.nearcopies import NearCopies
+from transforms.near_copies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
@@ -36,7 +36,7 @@ from transforms.write import WriteDatasets
 
 # Every index under OUTPUT/_index/, by name: each stage declares its own.
 INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
-    ARTICLE_IDS, *sources.INDEX_KINDS, *resolve.INDEX_KINDS, *nearcopies.INDEX_KINDS,
+    ARTICLE_IDS, *sources.INDEX_KINDS, *resolve.INDEX_KINDS, *near_copies.INDEX_KINDS,
     *stories.INDEX_KINDS)}
 
 

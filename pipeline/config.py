@@ -3,10 +3,11 @@ and types on load; then one frozen settings object per stage, each validating it
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -16,7 +17,7 @@ from transforms.core.failures import FailureLimits
 from transforms.core.settings import ConfigError, check_at_least
 from transforms.entities import EntitySettings
 from transforms.keyphrases import KeyphraseSettings
-from transforms.nearcopies import NearCopySettings
+from transforms.near_copies import NearCopySettings
 from transforms.parse import ParseSettings
 from transforms.sources.http import HttpSettings
 from transforms.sources.settings import FeedSettings, SourceSettings
@@ -25,8 +26,9 @@ from transforms.stories.settings import StorySettings
 from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
 
 __all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
+T = TypeVar("T")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-DATA_FILE_KEYS = (("boilerplate",), ("topics", "lexicon"), ("entities", "aliases"))
+DATA_FILE_KEYS = (("clean", "boilerplate"), ("topics", "lexicon"), ("entities", "aliases"))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -47,7 +49,16 @@ OPEN_MAPPINGS = frozenset({"entities.models", "entities.label_aliases"})
 NULLABLE = frozenset({"topics.vectors.package", "topics.encoder.package"})
 # Keys that were renamed: the old name -> what to write instead.
 RENAMED = {"entities.model": "entities.models (a model per language, e.g. "
-                             "entities: {models: {en: en_core_web_sm}})"}
+                             "entities: {models: {en: en_core_web_sm}})",
+           "extraction": "parse (the parse stage's section: trafilatura's options, timeout_s, "
+                         "pages_ahead)",
+           "limits.extraction_timeout_s": "parse.timeout_s",
+           "limits.extraction_pages_ahead": "parse.pages_ahead",
+           "min_words": "clean.min_words",
+           "boilerplate": "clean.boilerplate",
+           "topics.keyphrases": "keyphrases.limit (and keyphrases.languages)",
+           "topics.min_score": "topics.scoring.min_score",
+           "topics.max_topics": "topics.scoring.max_topics"}
 
 
 def _merge(defaults: dict[str, Any], overrides: dict[str, Any], where: str = "") -> dict[str, Any]:
@@ -157,12 +168,31 @@ def _at_least_zero(key: str, value: float) -> float:
     return value
 
 
+def section_settings(cls: type[T], section: dict[str, Any], **given: Any) -> T:
+    """A stage's settings object from its config section, key by key (the section mirrors the
+    class: a nested mapping makes a nested settings object, a list a tuple); `given`: fields
+    that do not come from the section as it is (a loaded data file, a value from elsewhere)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in section.items():
+        if key in given:
+            continue
+        kind = fields[key].type
+        nested = _SETTINGS_CLASSES.get(kind) if isinstance(kind, str) else None
+        if nested is not None and isinstance(value, dict):
+            value = section_settings(nested, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    return cls(**values, **given)
+
+
 def run_settings(config: dict[str, Any]) -> RunSettings:
     """The stages' settings from a loaded config; a value out of range raises ConfigError
     naming its key."""
-    limits, entities, topics = config["limits"], config["entities"], config["topics"]
-    http = HttpSettings(max_bytes=limits["max_input_bytes"],
-                        allow_private_hosts=config["allow_private_hosts"], **config["http"])
+    limits, clean, entities = config["limits"], config["clean"], config["entities"]
+    http = section_settings(HttpSettings, config["http"], max_bytes=limits["max_input_bytes"],
+                            allow_private_hosts=config["allow_private_hosts"])
     return RunSettings(
         output=config["output"],
         partition_by_date=config["partition_by_date"],
@@ -171,28 +201,22 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         sources=SourceSettings(inputs=tuple(config["inputs"]),
                                feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
                                http=http),
-        parse=ParseSettings(timeout_s=limits["extraction_timeout_s"],
-                            pages_ahead=limits["extraction_pages_ahead"],
-                            **config["extraction"]),
-        clean=CleanSettings(BoilerplateRules.from_config(config["boilerplate"]),
-                            config["min_words"]),
-        keyphrases=KeyphraseSettings(topics["keyphrases"], tuple(topics["languages"])),
-        entities=EntitySettings(
-            backend=entities["backend"], models=dict(entities["models"]),
-            label_aliases=dict(entities["label_aliases"]),
-            labels=tuple(entities["labels"]), batch_size=entities["batch_size"],
-            name_particles=tuple(entities["name_particles"]),
-            aliases=tuple(entities["aliases"].get("same_entity") or ())),
-        topics=TopicSettings(
-            lexicon=topics["lexicon"], backend=topics["backend"],
-            languages=tuple(topics["languages"]),
-            scoring=ScoringSettings(min_score=topics["min_score"],
-                                    max_topics=topics["max_topics"], **topics["scoring"]),
-            vectors=VectorSettings(**topics["vectors"]),
-            encoder=EncoderSettings(**topics["encoder"])),
+        parse=section_settings(ParseSettings, config["parse"]),
+        clean=section_settings(CleanSettings, clean,
+                               boilerplate=BoilerplateRules.from_config(
+                                   clean["boilerplate"])),
+        keyphrases=section_settings(KeyphraseSettings, config["keyphrases"]),
+        entities=section_settings(EntitySettings, entities, aliases=tuple(
+            entities["aliases"].get("same_entity") or ())),
+        topics=section_settings(TopicSettings, config["topics"]),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
-        lease=LeaseSettings(**config["lease"]),
-        near_copies=NearCopySettings(**config["near_copies"]),
-        stories=StorySettings(**config["stories"]),
+        lease=section_settings(LeaseSettings, config["lease"]),
+        near_copies=section_settings(NearCopySettings, config["near_copies"]),
+        stories=section_settings(StorySettings, config["stories"]),
     )
+
+
+# Settings classes a section may hold as a nested section, by the name its field's type says.
+_SETTINGS_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
+    ScoringSettings, VectorSettings, EncoderSettings)}

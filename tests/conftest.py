@@ -13,11 +13,28 @@ import pytest
 
 from pipeline.config import RunSettings, load_config, run_settings
 from transforms.clean import BoilerplateRules
+from transforms.sources.http import HttpSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
+
+
+def require_shared(path: Path) -> Path:
+    """A path under ../shared that a test reads: missing, the test fails and says where it
+    looked (a skip would let the suite pass without it)."""
+    if not path.exists():
+        pytest.fail(f"test data not found at {path}: the shared benchmarks belong in "
+                    f"../shared/benchmarks beside the repository", pytrace=False)
+    return path
+
+
+# HTTP against the tests' own servers on 127.0.0.1: quick timeouts, no waiting between pages.
+LOCAL_HTTP = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=0, backoff_s=0.01,
+                          max_backoff_s=0.05, max_redirects=3, max_bytes=100_000,
+                          user_agent="newsbeam-test", allow_private_hosts=True,
+                          politeness_delay_s=0.0, per_host_concurrency=1)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +49,7 @@ def settings(config: dict[str, Any]) -> RunSettings:
 
 @pytest.fixture(scope="session")
 def rules(settings: RunSettings) -> BoilerplateRules:
-    return settings.clean.rules
+    return settings.clean.boilerplate
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:

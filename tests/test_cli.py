@@ -15,6 +15,7 @@ from conftest import (
     SHARED_BENCHMARKS,
     check_seed_cleaning,
     read_dataset,
+    require_shared,
     rows,
     run_cli,
     seeds_in_three_runs,
@@ -276,9 +277,7 @@ def test_help_lists_the_flags() -> None:
 def test_scheduled_feed_runs_add_each_article_once(tmp_path: Path) -> None:
     """A feed of real article pages read on a schedule: each article once, failures as rows,
     new items only on the next run."""
-    pages_dir = SHARED_BENCHMARKS / "scrapinghub" / "html"
-    if not pages_dir.exists():
-        pytest.skip(f"benchmark pages not found at {pages_dir}")
+    pages_dir = require_shared(SHARED_BENCHMARKS / "scrapinghub" / "html")
     pages = [gzip.decompress(p.read_bytes()) for p in sorted(pages_dir.glob("*.html.gz"))[:5]]
     items = {"count": 3}
 

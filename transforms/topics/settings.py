@@ -10,7 +10,7 @@ from transforms.core.settings import check_between, check_fields
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """Config `topics.min_score`, `topics.max_topics` and `topics.scoring.*`."""
+    """Config `topics.scoring.*`: which topics are written, and how keyword evidence counts."""
 
     min_score: float = 0.15
     max_topics: int = 3
@@ -24,9 +24,9 @@ class ScoringSettings:
     name_weight: float = 2.0  # a case_keywords hit (a proper name) counts this many times
 
     def __post_init__(self) -> None:
-        check_between("topics.min_score", self.min_score, 0.0, 1.0)
-        check_fields(self, "topics", at_least={"max_topics": 1})
+        check_between("topics.scoring.min_score", self.min_score, 0.0, 1.0)
         check_fields(self, "topics.scoring", above={"evidence_scale": 0}, at_least={
+            "max_topics": 1,
             "evidence_scale_words": 1,
             "title_weight": 0, "lead_weight": 0, "name_weight": 0, "lead_paragraphs": 0,
             "max_subtopics": 0, "repeats_counted": 1})

@@ -9,7 +9,7 @@ import pytest
 from conftest import FIXTURES, SEEDS, read_dataset
 
 from pipeline import cli
-from transforms.nearcopies import NearCopySettings, signature, similarity
+from transforms.near_copies import NearCopySettings, signature, similarity
 
 SETTINGS = NearCopySettings()
 
