@@ -18,6 +18,7 @@ from pipeline.compact import DEFAULT_TARGET_MB, compact
 from pipeline.config import ConfigError
 from pipeline.lease import Lease, LeaseBusy, LeaseSettings
 from pipeline.report import run_report, trend_report
+from pipeline.workers import WorkersCannotStart
 from transforms.core.schemas import DATASETS
 
 # Exit statuses: the run finished (some inputs may be in errors/); the run failed and nothing
@@ -43,7 +44,7 @@ N runs to OUTPUT/_reports/ (each run writes its own at the end)."""
 def run_command(argv: list[str]) -> int:
     try:
         print(runs.run(argv))
-    except ConfigError as exc:
+    except (ConfigError, WorkersCannotStart) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LeaseBusy as exc:

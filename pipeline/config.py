@@ -147,6 +147,7 @@ class RunSettings:
     partition_by_date: bool
     progress_s: float  # 0: no progress lines
     keep_run_reports: int  # 0: all
+    worker_start_s: float  # the wait for an external pool's first worker
     sources: SourceSettings
     parse: ParseSettings
     clean: CleanSettings
@@ -198,6 +199,7 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         partition_by_date=config["partition_by_date"],
         progress_s=_at_least_zero("progress_s", config["progress_s"]),
         keep_run_reports=_at_least_zero("keep_run_reports", config["keep_run_reports"]),
+        worker_start_s=_at_least_zero("worker_start_s", config["worker_start_s"]),
         sources=SourceSettings(inputs=tuple(config["inputs"]),
                                feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
                                http=http),

@@ -3,8 +3,8 @@ recovery of what interrupted runs left, the graph built and run, the failure lim
 runs row, the commit, the summary line and the report.
 
 It says how a run ended by returning (committed) or by raising: RunFailed (nothing was
-committed), ConfigError (it could not start), LeaseBusy (another run holds the output); the
-command line turns each into its exit status."""
+committed), ConfigError or WorkersCannotStart (it could not start), LeaseBusy (another run
+holds the output); the command line turns each into its exit status."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from pipeline.options import NewsbeamOptions
 from pipeline.progress import Progress
 from pipeline.report import prune_run_reports, run_report
 from pipeline.runs import runs_row, stage_runs_row
+from pipeline.workers import check_worker_pool, external_pool
 from transforms.core import metrics
 from transforms.resolve import backfills
 from transforms.storage.index import ensure_indexes, next_run_time
@@ -117,6 +118,9 @@ def run(argv: list[str]) -> str:
         check_output_writable(settings.output)
     except ValueError as exc:  # a value the settings refused
         raise ConfigError(str(exc)) from None
+    pool = external_pool(options)
+    if pool is not None:
+        check_worker_pool(pool, settings.worker_start_s)
     with Lease(settings.output, settings.lease, "run") as lease:
         return run_holding_lease(options, config, settings, lease)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import (
     FIXTURES,
+    REPO,
     SEEDS,
     SHARED_BENCHMARKS,
     check_seed_cleaning,
@@ -21,6 +24,7 @@ from conftest import (
     seeds_in_three_runs,
 )
 from httpserver import page, serve
+from workerpool import worker_pool
 
 pytestmark = pytest.mark.slow
 ARTICLE_KEYS = ("article_id", "source", "url", "title", "text", "published_at", "language",
@@ -188,6 +192,47 @@ def test_other_runners_give_the_same_datasets(runner_flags: list[str], seed_run:
     assert "articles written 5" in result.stdout
     for dataset in ("articles", "entities", "topics"):
         assert rows(tmp_path / "out", dataset) == rows(seed_run["output"], dataset)
+
+
+def test_workers_of_a_separate_worker_pool_give_the_same_datasets(
+        seed_run: dict[str, Any], tmp_path: Path) -> None:
+    """The portable runner with SDK workers started apart from the launcher by Beam's worker
+    pool (--environment_type=EXTERNAL), as Flink and Spark run Python workers."""
+    with worker_pool(Path(sys.executable).parent, REPO) as pool:
+        result = run_cli("--output", str(tmp_path / "out"), "--runner=PortableRunner",
+                         "--job_endpoint=embed", "--environment_type=EXTERNAL",
+                         f"--environment_config={pool}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "articles written 5" in result.stdout
+    for dataset in ("articles", "entities", "topics", "entity_aliases"):
+        assert rows(tmp_path / "out", dataset) == rows(seed_run["output"], dataset), dataset
+
+    def stories(output: Path) -> set[tuple[str, str]]:
+        return {(row["article_id"], row["story_id"])
+                for row in read_dataset(output, "story_members")}
+    assert stories(tmp_path / "out") == stories(seed_run["output"])
+
+
+def test_a_worker_pool_that_cannot_start_workers_stops_the_run_with_a_message(
+        tmp_path: Path) -> None:
+    """A pool whose `python` cannot run Beam's worker: the run stops (exit 2) and says what
+    to check, instead of waiting for a worker for ever."""
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "python").write_text("#!/bin/sh\nexit 1\n")
+    (broken / "python").chmod(0o755)
+    config = tmp_path / "wait.yaml"
+    config.write_text("worker_start_s: 3\n", encoding="utf-8")
+    started = time.monotonic()
+    with worker_pool(broken, REPO) as pool:
+        result = run_cli("--config", str(config), "--output", str(tmp_path / "out"),
+                         "--runner=PortableRunner", "--job_endpoint=embed",
+                         "--environment_type=EXTERNAL", f"--environment_config={pool}")
+    assert result.returncode == 2
+    assert "did not reach the launcher within 3 s" in result.stderr
+    assert "`python` on its PATH" in result.stderr
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "out" / "articles").exists()
 
 
 def test_bad_inputs_go_to_errors_and_the_rest_comes_out(tmp_path: Path) -> None:
