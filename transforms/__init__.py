@@ -1,11 +1,11 @@
-"""newsbeam's stages, one module each: sources (with fetch, its HTTP client), parse, clean,
-dedupe, keyphrases, nearcopies, entities, resolve, topics, write.
+"""newsbeam's Beam transforms: one module, or one subpackage named by its phases, per stage.
 
-Beside them, the shared modules every stage may import (and no stage imports another stage):
-records (the record types and article ids), schemas (the datasets' Parquet schemas), failures
-(errors routing and the unexpected-failure limit), metrics (every counter's name), settings
-(config errors, range checks, backend choice), text (paragraphs, sentence ends, words),
-language (detection and primary codes), names (entity name keys and ids), layout (every path
-under the output), parquet_io (Parquet files in and out), index (the indexes of what earlier
-runs wrote), history (ids written already) and deadline (calls that cannot outlive their
-deadline)."""
+Stages, in the order data flows: sources (files, feeds, fetching, http, decode), parse, clean,
+keyphrases, entities, dedupe, then resolve, topics (lexicon, features, model), near_copies and
+stories (profiles, candidates, links, clusters, rows), and write.
+
+Beside them, the three subpackages every stage may import (and no stage imports another
+stage): core (records, schemas, failures, metrics, settings, text, language, names, deadline),
+storage (what lies under OUTPUT: layout, parquet_files, index, history, manifest) and
+resources (packaged language data: rarity, word_vectors, text_encoder).
+tests/test_architecture.py checks the rule."""

@@ -20,7 +20,7 @@ from apache_beam import pvalue
 from transforms.core.names import PERSON, NameNormalizer, entity_id_for, surname_of
 from transforms.core.records import EntityMention
 from transforms.storage.index import Deriver, IndexKind, LookupIndex, distinct_rows
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputLayout, OutputPaths
 from transforms.storage.parquet_files import read_parquet_rows, schema_row, write_parquet
 
 
@@ -149,69 +149,60 @@ def named_row(row: dict[str, Any], links: dict[str, str], names: dict[str, str]
     return {**row, "entity_id": entity_id, "name": names.get(entity_id, row["name"])}
 
 
-class ResolveEntities(beam.PTransform):
-    """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
-    'aliases': alias rows, 'index_rows': {index name: rows} for its two indexes}. Earlier runs'
-    counts and full names come from the output's indexes, for this run's entities and
-    surnames only.
+class LinkSurnames(beam.PTransform):
+    """EntityMentions -> {'links': (short name's entity_id, full name's entity_id) where one
+    full name, of this run or an earlier one, ends with the short name; 'surnames': this run's
+    rows of the surnames index}."""
 
-    Mentions wait for their entities' names on disk, not in memory: they are written as they
-    come to Parquet files under `scratch` and read back once the names are known. What the
-    names need is counted per spelling as it comes (combined before any grouping), so memory
-    grows with the number of entities and spellings, not with the number of mentions."""
-
-    def __init__(self, normalizer: NameNormalizer, layout: OutputLayout) -> None:
-        """`normalizer`: the entities stage's (EntitySettings.normalizer), so both stages key
-        names alike; `layout`: the output (its index, the run's scratch files)."""
+    def __init__(self, output: OutputPaths) -> None:
         super().__init__()
-        self.normalizer = normalizer
-        self.layout = layout
+        self.output = output
 
     def expand(self, mentions: beam.PCollection) -> dict[str, beam.PCollection]:
-        scratch = self.layout.scratch_prefix("entities")
-        staged_files = (mentions
-                        | "UnresolvedRows" >> beam.Map(schema_row, "entities")
-                        | "StageMentions" >> write_parquet(scratch, "entities"))
         claims = mentions | "SurnameClaims" >> beam.FlatMap(_surname_claim)
         earlier_claims = (claims
                           | "Surnames" >> beam.Keys()
-                          | "LookUpEarlierSurnames" >> LookupIndex(self.layout.output, SURNAMES)
+                          | "LookUpEarlierSurnames" >> LookupIndex(self.output, SURNAMES)
                           | "EarlierClaims" >> beam.Map(
                               lambda row: (row["key"], ("full", row["full"]))))
-        links = beam.pvalue.AsDict(
-            (claims, earlier_claims)
-            | "AllClaims" >> beam.Flatten()
-            | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
-            | "LinkBySurname" >> beam.FlatMap(link_by_surname))
+        links = ((claims, earlier_claims)
+                 | "AllClaims" >> beam.Flatten()
+                 | "ClaimsBySurname" >> beam.CombinePerKey(beam.combiners.ToSetCombineFn())
+                 | "LinkBySurname" >> beam.FlatMap(link_by_surname))
         surnames = claims | "FullNameClaims" >> beam.FlatMap(
             lambda claim: [{"key": claim[0], "full": claim[1][1]}] if claim[1][0] == "full"
             else [])
+        return {"links": links, "surnames": surnames}
+
+
+class CanonicalNames(beam.PTransform):
+    """EntityMentions -> 'names': (entity_id, canonical name), and 'aliases': alias rows. Each
+    spelling is counted as it comes, moved to the full name its short name links to (`links`,
+    a side input), and counted with what earlier runs counted of it (the entity_forms index,
+    for this run's entities only)."""
+
+    def __init__(self, normalizer: NameNormalizer, output: OutputPaths, links: Any) -> None:
+        super().__init__()
+        self.normalizer = normalizer
+        self.output = output
+        self.links = links
+
+    def expand(self, mentions: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         this_run = (mentions
                     | "FormOfMention" >> beam.Map(
                         lambda m: ((m.entity_id, m.label, m.name, m.full), 1))
                     | "CountForms" >> beam.CombinePerKey(sum)
-                    | "LinkForms" >> beam.Map(_linked_form, links))
+                    | "LinkForms" >> beam.Map(_linked_form, self.links))
         earlier = (this_run
                    | "EntitiesOfRun" >> beam.Map(lambda form: form[0][0])
-                   | "LookUpEarlierForms" >> LookupIndex(self.layout.output, ENTITY_FORMS)
+                   | "LookUpEarlierForms" >> LookupIndex(self.output, ENTITY_FORMS)
                    | "FormOfEarlierAlias" >> beam.Map(self._earlier_form))
-        names_and_aliases = (
-            (this_run, earlier)
-            | "AllForms" >> beam.Flatten()
-            | "GroupFormsByEntity" >> beam.GroupByKey()
-            | "PickCanonicalName" >> beam.ParDo(
-                PickCanonicalName(self.normalizer.configured_names())).with_outputs(
-                "aliases", main="names")
-        )
-        named = (staged_files
-                 | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
-                 | "NameMentions" >> beam.Map(named_row, links,
-                                              beam.pvalue.AsDict(names_and_aliases.names)))
-        aliases = names_and_aliases.aliases
-        return {"mentions": named, "aliases": aliases,
-                "index_rows": {SURNAMES.name: surnames,
-                               ENTITY_FORMS.name: aliases | "EntityFormRows" >> beam.Map(
-                                   ENTITY_FORMS.index_row)}}
+        return ((this_run, earlier)
+                | "AllForms" >> beam.Flatten()
+                | "GroupFormsByEntity" >> beam.GroupByKey()
+                | "PickCanonicalName" >> beam.ParDo(
+                    PickCanonicalName(self.normalizer.configured_names())).with_outputs(
+                    "aliases", main="names"))
 
     def _earlier_form(self, row: dict[str, Any]
                       ) -> tuple[tuple[str, str], tuple[str, bool, int, int]]:
@@ -220,3 +211,39 @@ class ResolveEntities(beam.PTransform):
         own_id = entity_id_for(self.normalizer.key(row["alias"], row["label"]), row["label"])
         full = own_id == row["key"]
         return (row["key"], row["label"]), (row["alias"], full, 0, int(row["mentions"]))
+
+
+class ResolveEntities(beam.PTransform):
+    """EntityMentions -> {'mentions': entities rows with linked ids and canonical names,
+    'aliases': alias rows, 'index_rows': {index name: rows} for its two indexes}. Earlier runs'
+    counts and full names come from the output's indexes, for this run's entities and
+    surnames only.
+
+    Mentions wait for their entities' names on disk, not in memory: they are written as they
+    come to Parquet files in the run's scratch folder and read back once the names are known.
+    What the names need is counted per spelling as it comes (combined before any grouping), so
+    memory grows with the number of entities and spellings, not with the number of mentions."""
+
+    def __init__(self, normalizer: NameNormalizer, layout: OutputLayout) -> None:
+        """`normalizer`: the entities stage's (EntitySettings.normalizer), so both stages key
+        names alike; `layout`: the run's (its scratch files; the output's indexes)."""
+        super().__init__()
+        self.normalizer = normalizer
+        self.layout = layout
+
+    def expand(self, mentions: beam.PCollection) -> dict[str, beam.PCollection]:
+        output = self.layout.output
+        staged_files = (mentions
+                        | "UnresolvedRows" >> beam.Map(schema_row, "entities")
+                        | "StageMentions" >> write_parquet(
+                            self.layout.scratch_prefix("entities"), "entities"))
+        linked = mentions | "LinkSurnames" >> LinkSurnames(output)
+        links = beam.pvalue.AsDict(linked["links"])
+        names = mentions | "CanonicalNames" >> CanonicalNames(self.normalizer, output, links)
+        named = (staged_files
+                 | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
+                 | "NameMentions" >> beam.Map(named_row, links, beam.pvalue.AsDict(names.names)))
+        return {"mentions": named, "aliases": names.aliases,
+                "index_rows": {SURNAMES.name: linked["surnames"],
+                               ENTITY_FORMS.name: names.aliases | "EntityFormRows" >> beam.Map(
+                                   ENTITY_FORMS.index_row)}}

@@ -1,4 +1,4 @@
-"""Explicit pyarrow schemas of the four datasets (never inferred from data)."""
+"""Explicit pyarrow schemas of every dataset newsbeam writes (never inferred from data)."""
 
 import pyarrow as pa
 

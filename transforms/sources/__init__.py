@@ -7,15 +7,13 @@ fetching (feeds by URL and their entries' pages), http (the client and robots.tx
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import apache_beam as beam
 from apache_beam.io import fileio
 
 from transforms.core.failures import ERRORS, MAIN, apply_stage
-from transforms.sources.fetching import FEED_STATE, FetchFeed, FetchPages, FetchRobots, host_key
+from transforms.sources.fetching import FEED_STATE, FetchEntryPages, FetchFeed
 from transforms.sources.files import MatchInputs, ReadInputFile
-from transforms.sources.http import origin_of
 from transforms.sources.settings import SourceSettings
 from transforms.storage.history import NotWritten
 from transforms.storage.index import LookupIndex
@@ -85,23 +83,9 @@ class ReadSources(beam.PTransform):
             .with_outputs(ERRORS, "needs_page", "feed_state", main=MAIN)
         )
         new_entries = feeds.needs_page | "NewEntriesToFetch" >> NotWritten(self.output)
-        robots: Any = {}
-        robot_errors = []
-        if http.respect_robots:
-            verdicts, robots_failed = apply_stage(
-                new_entries
-                | "Sites" >> beam.Map(lambda e: origin_of(e.url or ""))
-                | "EachSiteOnce" >> beam.Distinct(),
-                "FetchRobots", FetchRobots(http))
-            robots, robot_errors = beam.pvalue.AsDict(verdicts), [robots_failed]
-        shards = http.per_host_concurrency
-        pages, page_errors = apply_stage(
-            new_entries
-            | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
-            | "GroupByHost" >> beam.GroupByKey(),
-            "FetchPages", FetchPages(http), robots)
+        pages, page_errors = new_entries | "FetchEntryPages" >> FetchEntryPages(http)
         # Kept apart per origin: a Flatten is a materialising step on some runners, and raw
         # pages are the largest records of the run; they are flattened once parsed.
         new_feed_entries = feeds[MAIN] | "NewFeedEntries" >> NotWritten(self.output)
         return ({"feed_entries": new_feed_entries, "pages": pages},
-                [feeds[ERRORS], page_errors, *robot_errors], feeds.feed_state)
+                [feeds[ERRORS], page_errors], feeds.feed_state)

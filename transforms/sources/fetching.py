@@ -13,11 +13,12 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+import apache_beam as beam
 import pyarrow as pa
 from apache_beam import pvalue
 
 from transforms.core import metrics
-from transforms.core.failures import StageDoFn
+from transforms.core.failures import StageDoFn, apply_stage
 from transforms.core.records import RawDocument
 from transforms.core.schemas import FEED_STATE as FEED_STATE_ROWS
 from transforms.sources.decode import decode_text
@@ -29,6 +30,7 @@ from transforms.sources.http import (
     RobotsRules,
     RobotsVerdict,
     fetch_robots,
+    origin_of,
 )
 from transforms.sources.settings import FeedSettings
 from transforms.storage.index import IndexKind, latest_per_key
@@ -152,3 +154,31 @@ class FetchPages(FetchDoFn):
         if "html" not in content_type and "xml" not in content_type:
             raise FetchError(f"not an HTML page ({content_type or 'no content type'}): {url}")
         return replace(entry, kind="html", content=decode_text(response.body))
+
+
+class FetchEntryPages(beam.PTransform):
+    """Feed entries to fetch -> (RawDocuments holding their pages, ErrorRecords): robots.txt
+    once per site (where respected), then each host's pages one after another."""
+
+    def __init__(self, settings: HttpSettings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, entries: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        robots: Any = {}
+        errors = []
+        if self.settings.respect_robots:
+            verdicts, robots_failed = apply_stage(
+                entries
+                | "Sites" >> beam.Map(lambda e: origin_of(e.url or ""))
+                | "EachSiteOnce" >> beam.Distinct(),
+                "FetchRobots", FetchRobots(self.settings))
+            robots, errors = beam.pvalue.AsDict(verdicts), [robots_failed]
+        shards = self.settings.per_host_concurrency
+        pages, page_errors = apply_stage(
+            entries
+            | "KeyByHost" >> beam.Map(lambda e: (host_key(e, shards), e))
+            | "GroupByHost" >> beam.GroupByKey(),
+            "FetchPages", FetchPages(self.settings), robots)
+        errors.append(page_errors)
+        return pages, tuple(errors) | "FetchErrors" >> beam.Flatten()
