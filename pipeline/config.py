@@ -108,11 +108,13 @@ def _resolve_data_files(config: dict[str, Any], base: Path, overrides: dict[str,
             parent[leaf] = _read_yaml(folder / parent[leaf])
 
 
-FEED_KEYS = {"url": str, "name": str, "fetch_pages": bool, "max_items": int}
+# A feeds entry's keys and their types, as FeedSettings has them (its defaults fill the rest).
+FEED_KEYS = {"url": str, **{field.name: type(field.default)
+                            for field in dataclasses.fields(FeedSettings)[1:]}}
 
 
 def feed_entry(value: Any) -> dict[str, Any]:
-    """A `feeds` entry as a mapping with every key: a bare string is a URL or a path."""
+    """A `feeds` entry as a mapping: a bare string is a URL or a path."""
     entry = {"url": value} if isinstance(value, str) else value
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
         raise ConfigError(f"each feeds entry must be a URL, a path or a mapping with 'url'; "
@@ -124,7 +126,7 @@ def feed_entry(value: Any) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"feeds entry {entry['url']!r}: unknown key(s) {sorted(unknown)}; "
                           f"valid keys: {', '.join(FEED_KEYS)}")
-    return {"name": entry["url"], "fetch_pages": True, "max_items": 0, **entry}
+    return dict(entry)
 
 
 def load_config(path: str | None = None) -> dict[str, Any]:

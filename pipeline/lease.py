@@ -24,6 +24,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.settings import check_above, check_at_least
+from transforms.storage.layout import OutputPaths
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Lease:
     """`with Lease(output, settings, "run"):` holds the output's lease for the block."""
 
     def __init__(self, output: str, settings: LeaseSettings, purpose: str) -> None:
-        self.folder = f"{output.rstrip('/')}/_lease"
+        self.folder = OutputPaths(output).lease
         self.settings = settings
         self.purpose = purpose
         self.id = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"

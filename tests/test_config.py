@@ -74,7 +74,8 @@ def test_example_feed_config_loads() -> None:
     config = load_config(str(Path(__file__).resolve().parent.parent / "configs" /
                              "feeds.example.yaml"))
     assert config["inputs"] == []
-    assert [(f["name"], f["fetch_pages"], f["max_items"]) for f in config["feeds"]] == [
+    feeds = run_settings(config).sources.feeds
+    assert [(f.name, f.fetch_pages, f.max_items) for f in feeds] == [
         ("example world", True, 0), ("example briefs", False, 50)]
     assert config["http"]["politeness_delay_s"] == 2.0
     assert config["http"]["retries"] == 3  # untouched default
