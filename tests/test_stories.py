@@ -14,7 +14,7 @@ from conftest import SEEDS, read_dataset, seeds_in_three_runs
 from pipeline import cli
 from transforms.core import metrics
 from transforms.core.records import Article
-from transforms.stories.candidates import Link, ScoreBlocks, block_links
+from transforms.stories.candidates import KEYS_TOO_COMMON, Link, ScoreBlocks, block_links
 from transforms.stories.clusters import Member, UniteLinks, assign
 from transforms.stories.links import strong_enough
 from transforms.stories.profiles import cosine, period_of, profile_of
@@ -136,9 +136,9 @@ def test_a_key_too_common_is_not_compared_under_and_is_counted() -> None:
     small = ScoreBlocks(replace(SETTINGS, max_block=3))
     assert len([link for term in keys for link in small.process((term, profiles))]) == 6
     tight = ScoreBlocks(replace(SETTINGS, max_block=2))
-    before = metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON]
+    before = metrics.local_tally()[KEYS_TOO_COMMON]
     assert [link for term in keys for link in tight.process((term, profiles))] == []
-    assert metrics.local_tally()[metrics.STORY_KEYS_TOO_COMMON] == before + len(keys)
+    assert metrics.local_tally()[KEYS_TOO_COMMON] == before + len(keys)
 
 
 def test_a_link_must_be_near_the_candidates_own_best() -> None:

@@ -17,6 +17,7 @@ from transforms.core.settings import check_at_least
 from transforms.core.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
 
 STAGE = "clean"
+DROPPED_TOO_SHORT = "dropped.too_short"  # counter: articles with fewer than min_words left
 _DIGIT = re.compile(r"\d")
 # Removed by a rule but part of the article's run: they do not end it.
 INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
@@ -348,7 +349,7 @@ class CleanArticle(StageDoFn):
 
     def __init__(self, settings: CleanSettings) -> None:
         self.settings = settings
-        self.too_short = metrics.counter(metrics.DROPPED_TOO_SHORT)
+        self.too_short = metrics.counter(DROPPED_TOO_SHORT)
 
     def handle(self, article: Article) -> Iterator[Article]:
         cleaned = clean_article(article, self.settings.boilerplate)

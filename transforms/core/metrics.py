@@ -1,5 +1,7 @@
-"""Every counter newsbeam reports, named once: the stages count with them, the run summary and
-the failure limit read them back, and a runner's UI (Dataflow's too) shows the same names."""
+"""newsbeam's counters: the run's own (named here, read back by the summary line and the runs
+row), the names every stage counts under (records seen, errors, unexpected failures, by stage
+name), and reading them back; a counter only one stage keeps is named in that stage. A
+runner's UI (Dataflow's too) shows the same names."""
 
 from __future__ import annotations
 
@@ -15,9 +17,7 @@ INPUTS = "inputs"  # files and feed URLs read
 RECORDS = "records"  # documents that reached parsing (a feed holds many)
 FEEDS_UNCHANGED = "feeds_unchanged"  # feeds answering 304, or with the same body as last run
 SKIPPED_EXISTING = "skipped_existing"  # articles the output already holds
-DROPPED_TOO_SHORT = "dropped.too_short"  # articles with fewer than min_words left
 ARTICLES_WRITTEN = "articles_written"
-STORY_KEYS_TOO_COMMON = "stories.keys_too_common"  # keys shared by over stories.max_block
 _ERRORS = "errors."  # + stage: records a stage sent to errors/
 _SEEN = "seen."  # + stage: records a stage was given
 _UNEXPECTED = "unexpected."  # + stage.ExceptionType at file:line: bugs, not bad input

@@ -17,6 +17,9 @@ from transforms.stories.indexes import STORY_PROFILES, STORY_TERMS
 from transforms.stories.profiles import Profile, cosine, period_of, term_key
 from transforms.stories.settings import StorySettings
 
+# Counter: blocking keys shared by more than stories.max_block articles (not compared under).
+KEYS_TOO_COMMON = "stories.keys_too_common"
+
 
 @dataclass(frozen=True)
 class Link:
@@ -68,7 +71,7 @@ class ScoreBlocks(beam.DoFn):
 
     def __init__(self, settings: StorySettings) -> None:
         self.settings = settings
-        self.too_common = metrics.counter(metrics.STORY_KEYS_TOO_COMMON)
+        self.too_common = metrics.counter(KEYS_TOO_COMMON)
 
     def process(self, block: tuple[str, Iterable[Profile]]) -> Iterator[Link]:
         term, profiles = block[0], list(block[1])
