@@ -71,7 +71,7 @@ class WriteDatasets(beam.PTransform):
     Each run writes new files named after its start time, under ingest_date=YYYY-MM-DD/ when
     partitioning is on, first into the run's staging folder (which readers skip). Last, the
     run lists its finished files in that folder's manifest; the launcher moves those into the
-    datasets with `commit_run` once the whole run has succeeded, so an interrupted run leaves
+    datasets (pipeline/commit.py) once the whole run has succeeded, so an interrupted run leaves
     nothing half-written where readers look. The run's article ids also go to their index
     under OUTPUT/_index/, committed with the datasets."""
 

@@ -14,7 +14,7 @@ from transforms.storage.parquet_files import write_dataset_file
 
 
 def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, str]) -> None:
-    """Lists the run's finished files, relative to its staging folder, for `commit_run`;
+    """Lists the run's finished files, relative to its staging folder, for the commit;
     a dataset (given by its files' prefix) that got no rows gets an empty file with its
     schema, so every dataset a run writes can be read."""
     files = list(files)
