@@ -29,7 +29,8 @@ def worker_pool(bin_folder: Path, cwd: Path) -> Iterator[str]:
     pool = subprocess.Popen([sys.executable, "-m",
                              "apache_beam.runners.worker.worker_pool_main",
                              f"--service_port={port}"], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # its workers join its process group
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -42,9 +43,5 @@ def worker_pool(bin_folder: Path, cwd: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield f"localhost:{port}"
     finally:
-        pool.send_signal(signal.SIGINT)  # stops its server; its exit stops its workers
-        try:
-            pool.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pool.kill()
-            pool.wait()
+        os.killpg(pool.pid, signal.SIGKILL)  # the pool and every worker it started
+        pool.wait()
