@@ -12,12 +12,12 @@ import time
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline import run as runs
 from pipeline.commit import recover_output
 from pipeline.compact import DEFAULT_TARGET_MB, compact
 from pipeline.config import ConfigError
 from pipeline.lease import Lease, LeaseBusy, LeaseSettings
 from pipeline.report import run_report, trend_report
+from pipeline.run import RunFailed, run
 from pipeline.workers import WorkersCannotStart
 from transforms.core.schemas import DATASETS
 
@@ -41,18 +41,18 @@ report: writes the HTML report of a run (the last by default) or of the trends o
 N runs to OUTPUT/_reports/ (each run writes its own at the end)."""
 
 
+# How a run that did not commit ended, as its exit status (its message goes to stderr).
+RUN_ENDINGS: tuple[tuple[type[Exception], int], ...] = (
+    (ConfigError, EXIT_USAGE), (WorkersCannotStart, EXIT_USAGE),
+    (LeaseBusy, EXIT_LEASE_BUSY), (RunFailed, EXIT_RUN_FAILED))
+
+
 def run_command(argv: list[str]) -> int:
     try:
-        print(runs.run(argv))
-    except (ConfigError, WorkersCannotStart) as exc:
+        print(run(argv))
+    except tuple(kind for kind, _ in RUN_ENDINGS) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except LeaseBusy as exc:
-        print(f"newsbeam: {exc}", file=sys.stderr)
-        return EXIT_LEASE_BUSY
-    except runs.RunFailed as exc:
-        print(f"newsbeam: {exc}", file=sys.stderr)
-        return EXIT_RUN_FAILED
+        return next(status for kind, status in RUN_ENDINGS if isinstance(exc, kind))
     return EXIT_OK
 
 
