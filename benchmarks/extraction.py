@@ -32,7 +32,7 @@ from transforms.clean import clean_article
 from transforms.core.failures import BadInput
 from transforms.core.records import RawDocument
 from transforms.core.text import word_count
-from transforms.parse import ParseSettings, parse_html, parse_text
+from transforms.parse import parse_html, parse_text
 from transforms.sources.decode import decode_text
 
 DEFAULT_DATA = BENCHMARKS / "scrapinghub"
@@ -105,8 +105,8 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
         alltext = {doc_id: entry["articleBody"] for doc_id, entry in json.load(stream).items()}
 
     config = load_config()
-    rules = run_settings(config).clean.boilerplate
-    options = ParseSettings(**config["parse"]).extract_options()
+    settings = run_settings(config)
+    rules, options = settings.clean.boilerplate, settings.parse.extract_options()
 
     def newsbeam_html(html: str) -> str:
         raw = RawDocument(source="page.html", kind="html", content=html)

@@ -65,12 +65,13 @@ def bare_loop(folder: Path) -> int:
     from transforms.parse import ParseSettings
 
     config = load_config()
+    options = ParseSettings(**config["parse"]).extract_options()
     models = config["entities"]["models"]
     texts: dict[str, list[str]] = {language: [] for language in models}
     for path in sorted(folder.glob("*.html.gz")):
         extracted = trafilatura.bare_extraction(
             gzip.decompress(path.read_bytes()).decode("utf-8"), with_metadata=True,
-            **ParseSettings(**config["parse"]).extract_options())
+            **options)
         if extracted is not None and extracted.text:
             language = primary_language(extracted.language or detect_language(extracted.text))
             if language in texts:

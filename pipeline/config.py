@@ -108,9 +108,10 @@ def _resolve_data_files(config: dict[str, Any], base: Path, overrides: dict[str,
             parent[leaf] = _read_yaml(folder / parent[leaf])
 
 
-# A feeds entry's keys and their types, as FeedSettings has them (its defaults fill the rest).
-FEED_KEYS = {"url": str, **{field.name: type(field.default)
-                            for field in dataclasses.fields(FeedSettings)[1:]}}
+# A feeds entry's keys and their types, as FeedSettings has them (its defaults fill the rest;
+# only `url` has none, and is a string).
+FEED_KEYS = {field.name: str if field.default is dataclasses.MISSING else type(field.default)
+             for field in dataclasses.fields(FeedSettings)}
 
 
 def feed_entry(value: Any) -> dict[str, Any]:

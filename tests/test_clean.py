@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from conftest import FIXTURES, SEEDS, check_seed_cleaning, seed_expectations
 
+from pipeline.config import RunSettings
 from transforms.clean import (
     BoilerplateRules,
     CleanArticle,
@@ -16,7 +15,7 @@ from transforms.clean import (
 )
 from transforms.core.failures import ERRORS
 from transforms.core.records import Article, RawDocument
-from transforms.parse import ParseSettings, parse_html, parse_text
+from transforms.parse import parse_html, parse_text
 
 
 @pytest.mark.parametrize("seed", sorted(seed_expectations()))
@@ -218,12 +217,12 @@ def _golden_pages() -> dict:
 
 
 @pytest.mark.parametrize("page", sorted(_golden_pages()))
-def test_golden_page_keeps_article_and_drops_leftovers(page: str, config: dict,
+def test_golden_page_keeps_article_and_drops_leftovers(page: str, settings: RunSettings,
                                                        rules: BoilerplateRules) -> None:
     expected = _golden_pages()[page]
     content = (FIXTURES / "pages" / page).read_text(encoding="utf-8")
     raw = RawDocument(source=page, kind=expected["kind"], content=content)
-    parsed = (parse_html(raw, extract_options(config)) if expected["kind"] == "html"
+    parsed = (parse_html(raw, settings.parse.extract_options()) if expected["kind"] == "html"
               else parse_text(raw))
     article = clean_article(parsed, rules)
     assert article.title == expected["title"]
@@ -274,8 +273,3 @@ def test_page_text_around_the_same_article_is_still_cut(rules: BoilerplateRules)
             "Terms of use", "Contact us"} <= removed
     assert article.text.startswith("United beat City 2-1 on Sunday")
     assert "the second from a counter-attack in stoppage time." in article.text
-
-
-def extract_options(config: dict[str, Any]) -> dict[str, bool]:
-    """trafilatura's options as the config's parse section sets them."""
-    return ParseSettings(**config["parse"]).extract_options()

@@ -50,9 +50,10 @@ def test_text_of_one_sentence_is_all_body_and_a_lone_headline_stays_a_title() ->
     assert two_lines.title == "Bomb kills two officers" and two_lines.text == brief
 
 
-def test_html_page_through_trafilatura(config: dict[str, Any]) -> None:
+def test_html_page_through_trafilatura(settings: RunSettings) -> None:
     html = (FIXTURES / "html" / "council.html").read_text(encoding="utf-8")
-    article = parse_html(RawDocument("council.html", "html", html), extract_options(config))
+    article = parse_html(RawDocument("council.html", "html", html),
+                         settings.parse.extract_options())
     assert article.title == "Council approves city transport plan"
     assert article.url == "https://news.example.org/local/council-transport-plan"
     assert article.published_at == datetime(2024, 3, 5, tzinfo=UTC)
@@ -67,22 +68,22 @@ def test_html_page_through_trafilatura(config: dict[str, Any]) -> None:
         assert leftover not in article.text
 
 
-def test_feed_fragment_keeps_short_summary(config: dict[str, Any]) -> None:
+def test_feed_fragment_keeps_short_summary(settings: RunSettings) -> None:
     raw = RawDocument("feed.xml", "html", "<p>Rates held at 4%.</p><p>Markets rose.</p>",
                       url="https://example.org/a", title="Rates held")
-    article = parse_html(raw, extract_options(config))
+    article = parse_html(raw, settings.parse.extract_options())
     assert article.text == "Rates held at 4%.\n\nMarkets rose."
     assert article.title == "Rates held"
 
 
-def test_control_characters_leave_titles_and_text(config: dict[str, Any]) -> None:
+def test_control_characters_leave_titles_and_text(settings: RunSettings) -> None:
     raw = RawDocument("a.txt", "text", "Storm\x07 title\x0c\n\nSchools closed.\x00 Roads "
                       "shut.\x1b[0m\n")
     article = parse_text(raw)
     assert (article.title, article.text) == ("Storm title", "Schools closed. Roads shut. [0m")
     entry = RawDocument("feed.json", "html", "<p>Rates held\x00 at 4%.</p>",
                         url="https://example.org/b", title="Rates\n  held\x00")
-    parsed = parse_html(entry, extract_options(config))
+    parsed = parse_html(entry, settings.parse.extract_options())
     assert (parsed.title, parsed.text) == ("Rates held", "Rates held at 4%.")
 
 
@@ -230,8 +231,3 @@ def test_a_run_of_pages_over_the_deadline_leaves_nothing_running(
     assert status == 0
     assert "articles written 1," in summary and "errors by stage: parse 20;" in summary
     assert extraction_processes() == []  # the runner tore the parsers down: nothing left
-
-
-def extract_options(config: dict[str, Any]) -> dict[str, bool]:
-    """trafilatura's options as the config's parse section sets them."""
-    return ParseSettings(**config["parse"]).extract_options()
