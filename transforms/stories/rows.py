@@ -11,7 +11,13 @@ import apache_beam as beam
 from transforms.storage.index import LookupIndex
 from transforms.storage.layout import OutputPaths
 from transforms.stories.clusters import StoryState
-from transforms.stories.indexes import STORY_ARTICLES
+from transforms.stories.indexes import (
+    ARTICLE_STORIES,
+    STORY_ARTICLES,
+    STORY_PROFILES,
+    STORY_STATE,
+    STORY_TERMS,
+)
 from transforms.stories.profiles import period_of, term_key
 from transforms.stories.settings import StorySettings
 
@@ -32,7 +38,8 @@ def story_row(state: StoryState, settings: StorySettings, run_time: datetime,
 
 class StoryRows(beam.PTransform):
     """Assignments -> {'story_members': rows, 'stories': rows, 'index_rows': {index name:
-    rows}}."""
+    rows}}: each story's row (and a merged story's last row), each new or moved member's row,
+    and the story indexes' rows (what later runs find)."""
 
     def __init__(self, settings: StorySettings, output: OutputPaths, run_time: datetime
                  ) -> None:
@@ -42,45 +49,41 @@ class StoryRows(beam.PTransform):
         self.run_time = run_time
 
     def expand(self, stories: beam.PCollection) -> dict[str, Any]:
+        settings, output, run_time = self.settings, self.output, self.run_time
         profiles = stories | "IndexedProfiles" >> beam.FlatMap(
             lambda a: [p for p in a.profiles if p.terms])
-        return _outputs(stories, profiles, self.settings, self.output, self.run_time)
-
-
-def _outputs(stories: beam.PCollection, profiles: beam.PCollection, settings: StorySettings,
-             output: OutputPaths, run_time: datetime) -> dict[str, Any]:
-    """The datasets' and indexes' rows of a run's story assignments."""
-    merges = stories | "Merges" >> beam.FlatMap(
-        lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
-    moved = ({"into": merges, "rows": merges
-              | "MergedIds" >> beam.Keys()
-              | "LookUpMembers" >> LookupIndex(output, STORY_ARTICLES)
-              | "MemberById" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
-             | "GroupMerged" >> beam.CoGroupByKey()
-             | "MovedMembers" >> beam.FlatMap(lambda group: [
-                 (article_id, into, None) for into in group[1]["into"]
-                 for article_id in group[1]["rows"]]))
-    new_members = stories | "NewMembers" >> beam.FlatMap(
-        lambda a: [(article_id, a.state.story_id, similarity)
-                   for article_id, similarity in a.members])
-    memberships = (new_members, moved) | "AllMemberships" >> beam.Flatten()
-    member_rows = memberships | "MemberRows" >> beam.Map(lambda m: {
-        "article_id": m[0], "story_id": m[1], "similarity": m[2], "assigned_at": run_time})
-    story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a: [
-        story_row(a.state, settings, run_time),
-        *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
-    index_rows = {
-        "story_terms": profiles | "TermRows" >> beam.FlatMap(lambda p: [
-            {"key": term_key(term, period_of(p.time, settings)), "term": term,
-             "article_id": p.article_id}
-            for term in p.keys(settings.key_terms)]),
-        "story_profiles": profiles | "ProfileRows" >> beam.Map(lambda p: {
-            "key": p.article_id, "time": p.time, "terms": list(p.terms),
-            "weights": list(p.weights), "best": p.best}),
-        "article_stories": memberships | "CurrentRows" >> beam.Map(lambda m: {
-            "key": m[0], "story_id": m[1], "assigned_at": run_time}),
-        "story_articles": memberships | "MembersRows" >> beam.Map(lambda m: {
-            "key": m[1], "article_id": m[0]}),
-        "story_state": stories | "StateRows" >> beam.Map(lambda a: a.state.index_row(run_time)),
-    }
-    return {"story_members": member_rows, "stories": story_rows, "index_rows": index_rows}
+        merges = stories | "Merges" >> beam.FlatMap(
+            lambda a: [(merged.story_id, a.state.story_id) for merged in a.merged])
+        moved = ({"into": merges, "rows": merges
+                  | "MergedIds" >> beam.Keys()
+                  | "LookUpMembers" >> LookupIndex(output, STORY_ARTICLES)
+                  | "MemberById" >> beam.Map(lambda row: (row["key"], row["article_id"]))}
+                 | "GroupMerged" >> beam.CoGroupByKey()
+                 | "MovedMembers" >> beam.FlatMap(lambda group: [
+                     (article_id, into, None) for into in group[1]["into"]
+                     for article_id in group[1]["rows"]]))
+        new_members = stories | "NewMembers" >> beam.FlatMap(
+            lambda a: [(article_id, a.state.story_id, similarity)
+                       for article_id, similarity in a.members])
+        memberships = (new_members, moved) | "AllMemberships" >> beam.Flatten()
+        member_rows = memberships | "MemberRows" >> beam.Map(lambda m: {
+            "article_id": m[0], "story_id": m[1], "similarity": m[2], "assigned_at": run_time})
+        story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a: [
+            story_row(a.state, settings, run_time),
+            *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
+        index_rows = {
+            STORY_TERMS.name: profiles | "TermRows" >> beam.FlatMap(lambda p: [
+                {"key": term_key(term, period_of(p.time, settings)), "term": term,
+                 "article_id": p.article_id}
+                for term in p.keys(settings.key_terms)]),
+            STORY_PROFILES.name: profiles | "ProfileRows" >> beam.Map(lambda p: {
+                "key": p.article_id, "time": p.time, "terms": list(p.terms),
+                "weights": list(p.weights), "best": p.best}),
+            ARTICLE_STORIES.name: memberships | "CurrentRows" >> beam.Map(lambda m: {
+                "key": m[0], "story_id": m[1], "assigned_at": run_time}),
+            STORY_ARTICLES.name: memberships | "MembersRows" >> beam.Map(lambda m: {
+                "key": m[1], "article_id": m[0]}),
+            STORY_STATE.name: stories | "StateRows" >> beam.Map(
+                lambda a: a.state.index_row(run_time)),
+        }
+        return {"story_members": member_rows, "stories": story_rows, "index_rows": index_rows}
