@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
-	bench-incremental bench-nearcopies bench-stories
+	bench-incremental bench-nearcopies bench-stories bench-reread bench-stream
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench-stories: $(STAMP)
 
 bench-incremental: $(STAMP)
 	$(BIN)/python -m benchmarks.incremental
+
+bench-reread: $(STAMP)
+	$(BIN)/python -m benchmarks.rereads
+
+bench-stream: $(STAMP)
+	$(BIN)/python -m benchmarks.stream
 
 clean:
 	rm -rf $(VENV) out

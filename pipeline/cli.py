@@ -1,6 +1,7 @@
 """The `newsbeam` command: its commands, their flags and exit statuses.
 
     newsbeam run [flags] [Beam pipeline options]   (pipeline/run.py)
+    newsbeam stream [flags] [--every S] [--for S] [Beam pipeline options]   (pipeline/stream.py)
     newsbeam compact OUTPUT [--dataset NAME]... [--target-mb N]   (pipeline/compact.py)
     newsbeam report OUTPUT [--run ID | --last N]   (pipeline/report.py)"""
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from typing import NoReturn
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -16,8 +19,10 @@ from pipeline.commit import recover_output
 from pipeline.compact import DEFAULT_TARGET_MB, compact
 from pipeline.config import ConfigError
 from pipeline.lease import Lease, LeaseBusy, LeaseSettings
+from pipeline.options import refuse_unknown
 from pipeline.report import run_report, trend_report
 from pipeline.run import RunFailed, run
+from pipeline.stream import stream
 from pipeline.workers import WorkersCannotStart
 from transforms.core.schemas import DATASETS
 
@@ -30,11 +35,15 @@ EXIT_LEASE_BUSY = 3
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
                     [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
+       newsbeam stream [the flags of run] [--every SECONDS] [--for SECONDS]
        newsbeam compact OUTPUT [--dataset NAME]... [--target-mb N]
        newsbeam report OUTPUT [--run ID | --last N]
 
 run: with no --input or --feed, reads the config's inputs (seeds/*.txt) into out/ on the
-DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...).
+DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...);
+a flag neither knows is refused.
+stream: every --every seconds (default 60) reads what is new and commits it as a run does,
+until SIGTERM or SIGINT (the batch in progress is committed first) or --for seconds.
 compact: merges each partition's small files into files of about N MB (default 128) and each
 index bucket into one file; not while a run writes to OUTPUT.
 report: writes the HTML report of a run (the last by default) or of the trends over the last
@@ -47,23 +56,50 @@ RUN_ENDINGS: tuple[tuple[type[Exception], int], ...] = (
     (LeaseBusy, EXIT_LEASE_BUSY), (RunFailed, EXIT_RUN_FAILED))
 
 
-def run_command(argv: list[str]) -> int:
+def run_command(argv: list[str], command: Callable[[list[str]], str] = run) -> int:
+    """`newsbeam run` (or, with `command=stream`, `newsbeam stream`): its line, or what ended
+    it, as its exit status."""
     try:
-        print(run(argv))
+        print(command(argv))
     except tuple(kind for kind, _ in RUN_ENDINGS) as exc:
         print(f"newsbeam: {exc}", file=sys.stderr)
         return next(status for kind, status in RUN_ENDINGS if isinstance(exc, kind))
     return EXIT_OK
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's flags; what it cannot parse raises ConfigError in one line (argparse would
+    print its usage and exit)."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(prog=f"newsbeam {command}", add_help=False, allow_abbrev=False)
+        self.command = command
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"newsbeam {self.command}: {message}")
+
+    def parse_command(self, argv: list[str]) -> argparse.Namespace:
+        args, unknown = self.parse_known_args(argv)
+        refuse_unknown(unknown, self, self.command)
+        return args
+
+
+def parsed(parser: CommandParser, argv: list[str]) -> argparse.Namespace | None:
+    """The command's arguments, or None once what is wrong with them is said on stderr."""
+    try:
+        return parser.parse_command(argv)
+    except ConfigError as exc:
+        print(f"newsbeam: {exc}", file=sys.stderr)
+        return None
+
+
 def compact_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="newsbeam compact", add_help=False)
+    parser = CommandParser("compact")
     parser.add_argument("output")
     parser.add_argument("--dataset", action="append", choices=sorted(DATASETS))
     parser.add_argument("--target-mb", type=int, default=DEFAULT_TARGET_MB)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit:  # argparse has printed what is wrong
+    args = parsed(parser, argv)
+    if args is None:
         return EXIT_USAGE
     if args.target_mb < 1:
         print("newsbeam: --target-mb must be at least 1", file=sys.stderr)
@@ -84,14 +120,13 @@ def compact_command(argv: list[str]) -> int:
 
 
 def report_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="newsbeam report", add_help=False)
+    parser = CommandParser("report")
     parser.add_argument("output")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", default=None)
     which.add_argument("--last", type=int, default=None)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit:  # argparse has printed what is wrong
+    args = parsed(parser, argv)
+    if args is None:
         return EXIT_USAGE
     try:
         if args.last is not None:
@@ -107,7 +142,12 @@ def report_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": run_command, "compact": compact_command, "report": report_command}
+def stream_command(argv: list[str]) -> int:
+    return run_command(argv, stream)
+
+
+COMMANDS = {"run": run_command, "stream": stream_command, "compact": compact_command,
+            "report": report_command}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import yaml
 from pipeline.lease import LeaseSettings
 from transforms.clean import BoilerplateRules, CleanSettings
 from transforms.core.failures import FailureLimits
-from transforms.core.settings import ConfigError, check_at_least
+from transforms.core.settings import ConfigError, check_above, check_at_least
 from transforms.entities import EntitySettings
 from transforms.keyphrases import KeyphraseSettings
 from transforms.near_copies import NearCopySettings
@@ -25,7 +25,8 @@ from transforms.storage.layout import OutputLayout
 from transforms.stories.settings import StorySettings
 from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
 
-__all__ = ["ConfigError", "RunSettings", "feed_entry", "load_config", "run_settings"]
+__all__ = ["ConfigError", "RunSettings", "StreamSettings", "feed_entry", "load_config",
+           "run_settings"]
 T = TypeVar("T")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 DATA_FILE_KEYS = (("clean", "boilerplate"), ("topics", "lexicon"), ("entities", "aliases"))
@@ -143,6 +144,22 @@ def load_config(path: str | None = None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """Config `stream.*`: how `newsbeam stream` paces its batches and keeps its output."""
+
+    every_s: float = 60.0  # a batch starts this long after the one before started
+    compact_every_s: float = 21600.0  # compaction between batches this often; 0: never
+    compact_target_mb: int = 128  # the file size compaction aims for
+    max_failed_batches: int = 3  # this many failed batches in a row stop the stream
+
+    def __post_init__(self) -> None:
+        check_above("stream.every_s", self.every_s, 0)
+        check_at_least("stream.compact_every_s", self.compact_every_s, 0)
+        check_at_least("stream.compact_target_mb", self.compact_target_mb, 1)
+        check_at_least("stream.max_failed_batches", self.max_failed_batches, 1)
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """Every stage's settings, built once from the effective config."""
 
@@ -161,6 +178,7 @@ class RunSettings:
     lease: LeaseSettings
     near_copies: NearCopySettings
     stories: StorySettings
+    stream: StreamSettings
 
     def layout(self, run_time: datetime) -> OutputLayout:
         """Where a run started at `run_time` writes."""
@@ -219,6 +237,7 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         lease=section_settings(LeaseSettings, config["lease"]),
         near_copies=section_settings(NearCopySettings, config["near_copies"]),
         stories=section_settings(StorySettings, config["stories"]),
+        stream=section_settings(StreamSettings, config["stream"]),
     )
 
 

@@ -13,6 +13,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,13 +28,14 @@ from pipeline.build import INDEX_KINDS, build_pipeline
 from pipeline.commit import commit_run, finish_commit, recover_output
 from pipeline.config import ConfigError, RunSettings, feed_entry, load_config, run_settings
 from pipeline.lease import Lease, LeaseLost
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, refuse_unknown_options
 from pipeline.progress import Progress
 from pipeline.report import prune_run_reports, run_report
 from pipeline.runs import runs_row, stage_runs_row
 from pipeline.workers import check_worker_pool, external_pool
 from transforms.core import metrics
 from transforms.resolve import backfills
+from transforms.sources.files import unread_files
 from transforms.storage.index import ensure_indexes, next_run_time
 from transforms.storage.layout import FAILED, OutputLayout, OutputPaths
 from transforms.storage.manifest import add_to_manifest, manifest_files
@@ -83,6 +85,7 @@ def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None
         built = "; indexes built once from earlier datasets: " + ", ".join(
             f"{name} ({rows} rows)" for name, rows in indexed.items())
     return (f"newsbeam: inputs seen {totals[metrics.INPUTS]} ({totals[metrics.RECORDS]} records, "
+            f"{totals[metrics.FILES_UNCHANGED]} files and "
             f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), "
             f"articles written {totals[metrics.ARTICLES_WRITTEN]}, "
             f"already in output {totals[metrics.SKIPPED_EXISTING]}, "
@@ -109,8 +112,31 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
 
 
-def run(argv: list[str]) -> str:
-    """Runs `newsbeam run ARGV` and returns its summary line once the run is committed."""
+@dataclass(frozen=True)
+class Launch:
+    """A command line resolved: Beam's options, the effective config and the settings."""
+
+    options: PipelineOptions
+    config: dict[str, Any]
+    settings: RunSettings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run or stream batch ended: its counters, its wall time, whether it committed,
+    and its summary line."""
+
+    totals: Counter[str]
+    seconds: float
+    committed: bool
+    line: str
+
+
+def launch(argv: list[str], command: str) -> Launch:
+    """Parses and checks a run's or a stream's command line, its config and its output (and an
+    external worker pool's workers) before anything runs; raises ConfigError saying what to
+    fix."""
+    refuse_unknown_options(argv, command)
     options = PipelineOptions(argv)
     try:
         config = effective_config(options.view_as(NewsbeamOptions))
@@ -121,14 +147,52 @@ def run(argv: list[str]) -> str:
     pool = external_pool(options)
     if pool is not None:
         check_worker_pool(pool, settings.worker_start_s)
-    with Lease(settings.output, settings.lease, "run") as lease:
-        return run_holding_lease(options, config, settings, lease)
+    return Launch(options, config, settings)
 
 
-def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings: RunSettings,
-                      lease: Lease) -> str:
+def run(argv: list[str]) -> str:
+    """Runs `newsbeam run ARGV` and returns its summary line once the run is committed (or
+    once it found nothing new to read)."""
+    job = launch(argv, "run")
+    with Lease(job.settings.output, job.settings.lease, "run") as lease:
+        return run_once(job, lease).line
+
+
+def files_all_read(settings: RunSettings) -> int | None:
+    """When the run has nothing to read (no feed URLs to poll, every glob matches files and
+    every file was read before as it is now): how many files the globs match. None when there
+    is something to do (a glob that matches nothing is an errors row, so that runs too)."""
+    sources = settings.sources
+    if sources.feed_urls:
+        return None
+    matched = [FileSystems.match([pattern])[0].metadata_list for pattern in sources.patterns]
+    if not all(matched):
+        return None
+    files = [m for found in matched for m in found]
+    return None if unread_files(files, OutputPaths(settings.output)) else len(files)
+
+
+def found_nothing(totals: Counter[str]) -> bool:
+    """A batch that read no new input and changed nothing: every input it polled answered
+    unchanged, and no record or error came out."""
+    return (totals[metrics.INPUTS] == totals[metrics.FEEDS_UNCHANGED]
+            and not totals[metrics.RECORDS]
+            and not sum(metrics.errors_by_stage(totals).values()))
+
+
+def run_once(job: Launch, lease: Lease, mode: str = "run") -> Outcome:
+    """One run (`mode` "run") or one stream batch ("stream") under the lease: recovery, the
+    graph, the limits, the commit. A run or batch with nothing new commits nothing; a stream
+    batch writes no report (`newsbeam report OUTPUT --run ID` draws one)."""
+    options, settings = job.options, job.settings
     started = time.monotonic()
     recovered = recover_output(settings.output)
+    unchanged = files_all_read(settings)
+    if unchanged is not None:
+        totals = Counter({metrics.FILES_UNCHANGED: unchanged})
+        seconds = time.monotonic() - started
+        return Outcome(totals, seconds, False, f"newsbeam: nothing new ({unchanged} files "
+                       f"unchanged), nothing committed; wall time {seconds:.1f} s{recovered}")
     layout = settings.layout(next_run_time(OutputPaths(settings.output), datetime.now(UTC)))
     try:
         indexed = prepare_indexes(settings, layout)
@@ -154,6 +218,12 @@ def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings
             handle.write(breach.encode())
         raise RunFailed(f"the run failed, nothing committed: {breach}; its files and errors "
                         f"rows are left in {layout.staging}")
+    if mode == "stream" and found_nothing(totals):
+        FileSystems.delete([layout.staging])
+        seconds = time.monotonic() - started
+        return Outcome(totals, seconds, False, f"newsbeam: nothing new ("
+                       f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), nothing "
+                       f"committed; wall time {seconds:.1f} s{recovered}")
     try:
         lease.check_held()
     except LeaseLost as exc:
@@ -162,12 +232,14 @@ def run_holding_lease(options: PipelineOptions, config: dict[str, Any], settings
     staged_errors = [layout.staged(path) for path in manifest_files(layout)
                      if path.startswith("errors/")]
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    row = runs_row(layout, config, str(runner), totals, datetime.now(UTC), seconds,
+    row = runs_row(layout, job.config, str(runner), mode, totals, datetime.now(UTC), seconds,
                    staged_errors, metrics.seconds_by_stage(result))
     add_to_manifest(layout, [stage_runs_row(layout, row)])
     finish_commit(layout, commit_run(layout))
-    return (summary(totals, seconds, indexed) + recovered
-            + report_note(settings.output, layout, settings.keep_run_reports))
+    line = summary(totals, seconds, indexed) + recovered
+    if mode == "run":
+        line += report_note(settings.output, layout, settings.keep_run_reports)
+    return Outcome(totals, seconds, True, line)
 
 
 def report_note(output: str, layout: OutputLayout, keep: int) -> str:

@@ -31,14 +31,15 @@ def errors_by_reason(staged_errors: list[str]) -> list[dict[str, Any]]:
             for (stage, kind), n in sorted(counts.items())]
 
 
-def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str,
+def runs_row(layout: OutputLayout, config: dict[str, Any], runner: str, mode: str,
              totals: Counter[str], finished_at: datetime, seconds: float,
              staged_errors: list[str], stage_seconds: dict[str, float]) -> dict[str, Any]:
-    """The run's row of the runs dataset; its counts are the summary line's."""
+    """The run's row of the runs dataset; its counts are the summary line's. `mode`: "run",
+    or "stream" for a stream's batch."""
     unexpected = metrics.unexpected_by_stage(totals)
     return {
         "run_id": layout.stamp, "started_at": layout.run_time, "finished_at": finished_at,
-        "runner": runner, "newsbeam_version": version("newsbeam"),
+        "runner": runner, "mode": mode, "newsbeam_version": version("newsbeam"),
         "config_hash": config_hash(config), "inputs": list(config["inputs"]),
         "feeds": [feed["url"] for feed in config["feeds"]],
         "inputs_seen": totals[metrics.INPUTS], "records": totals[metrics.RECORDS],

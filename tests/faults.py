@@ -1,6 +1,7 @@
-"""Runs `newsbeam run ARGS` with one function made to kill the process (SIGKILL, no clean-up
-of any kind) on its Nth call: `python tests/faults.py MODULE:ATTRIBUTE N ARGS...`, where
-ATTRIBUTE may be Class.method. Used by the fault-injection tests."""
+"""Runs `newsbeam COMMAND ARGS` with one function made to kill the process (SIGKILL, no
+clean-up of any kind) on its Nth call: `python tests/faults.py MODULE:ATTRIBUTE N COMMAND
+ARGS...`, where ATTRIBUTE may be Class.method and COMMAND is run or stream. Used by the
+fault-injection tests."""
 
 from __future__ import annotations
 
@@ -36,4 +37,4 @@ if __name__ == "__main__":  # HTML extraction's child processes import this modu
     kill_on_call(sys.argv[1], int(sys.argv[2]))
     from pipeline.cli import main
 
-    sys.exit(main(["run", *sys.argv[3:]]))
+    sys.exit(main(sys.argv[3:]))

@@ -43,8 +43,8 @@ def seed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_default_run_prints_summary(seed_run: dict[str, Any]) -> None:
     summary = seed_run["stdout"].strip().splitlines()[-1]
-    assert summary.startswith("newsbeam: inputs seen 5 (5 records, 0 feeds unchanged), "
-                              "articles written 5, "
+    assert summary.startswith("newsbeam: inputs seen 5 (5 records, 0 files and 0 feeds "
+                              "unchanged), articles written 5, "
                               "already in output 0, errors by stage: none; wall time ")
 
 
@@ -142,12 +142,21 @@ DATASETS = ("articles", "entities", "topics", "entity_aliases", "errors")
 
 
 def test_rerun_into_same_output_adds_nothing(tmp_path: Path) -> None:
+    """The same files again are not read at all; the same articles in other files are read
+    and skipped by their ids."""
     output = tmp_path / "out"
     assert run_cli("--output", str(output)).returncode == 0
     counts = {dataset: len(read_dataset(output, dataset)) for dataset in DATASETS}
+    runs = len(read_dataset(output, "runs"))
     again = run_cli("--output", str(output))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "articles written 0, already in output 5" in again.stdout
+    assert "newsbeam: nothing new (5 files unchanged), nothing committed" in again.stdout
+    assert len(read_dataset(output, "runs")) == runs
+    copies = tmp_path / "copies"
+    shutil.copytree(SEEDS, copies)
+    elsewhere = run_cli("--input", f"{copies}/*.txt", "--output", str(output))
+    assert elsewhere.returncode == 0, elsewhere.stderr[-3000:]
+    assert "articles written 0, already in output 5" in elsewhere.stdout
     assert {dataset: len(read_dataset(output, dataset)) for dataset in DATASETS} == counts
     assert counts["articles"] == 5 and counts["entities"] > 100
 
@@ -180,7 +189,8 @@ def test_an_output_from_before_indexes_works_after_its_first_run(
         again.stdout)
     assert entity_rows(output) == entity_rows(seed_run["output"])
     later = run_cli("--input", f"{third}/*.txt", "--output", str(output))
-    assert "already in output 1" in later.stdout and "indexes built" not in later.stdout
+    assert "nothing new (1 files unchanged)" in later.stdout
+    assert "indexes built" not in later.stdout
 
 
 def test_two_processes_give_the_same_datasets(seed_run: dict[str, Any], tmp_path: Path) -> None:
@@ -249,7 +259,8 @@ def test_bad_inputs_go_to_errors_and_the_rest_comes_out(tmp_path: Path) -> None:
                      "--output", str(output))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "articles written 2" in result.stdout
-    assert "inputs seen 6 (2 records, 0 feeds unchanged), articles written 2" in result.stdout
+    assert ("inputs seen 6 (2 records, 0 files and 0 feeds unchanged), articles written 2"
+            in result.stdout)
     assert "errors by stage: sources 5;" in result.stdout
     assert len(read_dataset(output, "articles")) == 2
     errors = {(Path(e["source"]).name, e["stage"]): e for e in read_dataset(output, "errors")}

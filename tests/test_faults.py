@@ -1,6 +1,6 @@
-"""Nothing lost or doubled: runs killed (SIGKILL) at moments spread over every phase, each
-followed by a normal run, leave every dataset as one clean run does; two runs started at once
-on one output write each article once."""
+"""Nothing lost or doubled: runs and streams killed (SIGKILL) at moments spread over every
+phase, each followed by a normal run or a restarted stream, leave every dataset as one clean
+run does; two runs started at once on one output write each article once."""
 
 from __future__ import annotations
 
@@ -51,14 +51,45 @@ def test_a_killed_run_then_a_normal_one_equal_one_clean_run(
         target: str, call: int, clean_run: dict[str, list[tuple]], tmp_path: Path) -> None:
     output = tmp_path / "out"
     killed = subprocess.run([sys.executable, str(REPO / "tests" / "faults.py"), target,
-                             str(call), "--output", str(output)],
+                             str(call), "run", "--output", str(output)],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr[-2000:]  # the moment was reached
     after = run_cli("--output", str(output))
     assert after.returncode == 0, after.stderr[-3000:]
     if target.endswith(".rename"):  # killed inside the commit: the next run finished it
         assert "; recovered: 1 interrupted commit(s) finished" in after.stdout
-        assert "articles written 0, already in output 5" in after.stdout
+        assert "nothing new (5 files unchanged), nothing committed" in after.stdout
+    for dataset in DATASETS:
+        assert rows(output, dataset) == clean_run[dataset], dataset
+    assert not list((output / "_staging").iterdir())
+    assert not list((output / "_lease").iterdir())
+
+
+# A stream killed during its first batch's graph (reading, topics), during its commit, after
+# its commit, and between batches (as the second begins).
+STREAM_KILL_MOMENTS = [
+    ("transforms.sources:ReadInputFile.handle", 2),
+    ("transforms.topics:score_topics", 4),
+    (f"{FS}.rename", 4),
+    ("transforms.storage.index:note_committed_run", 1),
+    ("pipeline.run:files_all_read", 2),
+]
+
+
+@pytest.mark.parametrize(("target", "call"), STREAM_KILL_MOMENTS,
+                         ids=[f"{t.split(':')[1]}-{n}" for t, n in STREAM_KILL_MOMENTS])
+def test_a_killed_stream_then_a_restarted_one_equal_one_clean_run(
+        target: str, call: int, clean_run: dict[str, list[tuple]], tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    stream = ["--output", str(output), "--every", "1"]
+    killed = subprocess.run([sys.executable, str(REPO / "tests" / "faults.py"), target,
+                             str(call), "stream", *stream, "--for", "120"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]  # the moment was reached
+    restarted = subprocess.run([sys.executable, "-m", "pipeline", "stream", *stream,
+                                "--for", "3"], cwd=REPO, capture_output=True, text=True,
+                               timeout=300)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
     for dataset in DATASETS:
         assert rows(output, dataset) == clean_run[dataset], dataset
     assert not list((output / "_staging").iterdir())
@@ -100,7 +131,9 @@ def test_two_runs_at_once_write_each_article_once(tmp_path: Path) -> None:
         "newsbeam: another run (host ")
     assert "holds the lease on this output (waited 0 s; set lease.wait_s to wait longer)" in err
     assert results["waits"][0] == 0, results["waits"][2][-3000:]
-    assert "articles written 1, already in output 2" in results["waits"][1]
+    # the second folder's files were read by the holder: only the third's is read
+    assert ("(1 records, 2 files and 0 feeds unchanged), articles written 1, already in "
+            "output 0") in results["waits"][1]
     articles = read_dataset(output, "articles")
     assert len(articles) == len({a["article_id"] for a in articles}) == len(list(
         SEEDS.glob("*.txt")))

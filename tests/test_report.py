@@ -27,8 +27,9 @@ def test_a_run_writes_its_row_and_its_report(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "out"
     summary = run(capsys, "--output", str(output))[-1]
-    numbers = re.match(r"newsbeam: inputs seen (\d+) \((\d+) records, (\d+) feeds unchanged\), "
-                       r"articles written (\d+), already in output (\d+), errors by stage: none",
+    numbers = re.match(r"newsbeam: inputs seen (\d+) \((\d+) records, \d+ files and "
+                       r"(\d+) feeds unchanged\), articles written (\d+), already in output "
+                       r"(\d+), errors by stage: none",
                        summary)
     assert numbers, summary
     [row] = read_dataset(output, "runs")

@@ -8,6 +8,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import apache_beam as beam
@@ -113,8 +114,11 @@ class EntitySettings:
             self.name_particles, list(self.aliases)))
 
 
+@cache
 def load_ner(model: str) -> Any:
-    """A spaCy model with only NER (and the components it listens to) enabled."""
+    """A spaCy model with only NER (and the components it listens to) enabled; loaded once
+    per process, so a stream's batches and a worker's DoFns share it (spaCy's `pipe` keeps
+    no state between calls)."""
     import spacy  # heavy import, only on workers
 
     nlp = spacy.load(model)

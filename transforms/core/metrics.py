@@ -16,6 +16,7 @@ NAMESPACE = "newsbeam"
 INPUTS = "inputs"  # files and feed URLs read
 RECORDS = "records"  # documents that reached parsing (a feed holds many)
 FEEDS_UNCHANGED = "feeds_unchanged"  # feeds answering 304, or with the same body as last run
+FILES_UNCHANGED = "files_unchanged"  # matched files an earlier run read as they are now
 SKIPPED_EXISTING = "skipped_existing"  # articles the output already holds
 ARTICLES_WRITTEN = "articles_written"
 _ERRORS = "errors."  # + stage: records a stage sent to errors/

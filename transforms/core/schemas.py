@@ -93,6 +93,7 @@ RUNS = pa.schema([
     pa.field("started_at", UTC_TIMESTAMP, nullable=False),
     pa.field("finished_at", UTC_TIMESTAMP, nullable=False),
     pa.field("runner", pa.string(), nullable=False),
+    pa.field("mode", pa.string()),  # "run", or "stream" for a stream's batch (null: older runs)
     pa.field("newsbeam_version", pa.string(), nullable=False),
     pa.field("config_hash", pa.string(), nullable=False),  # SHA-256 of the effective config
     pa.field("inputs", pa.list_(pa.string()), nullable=False),

@@ -13,23 +13,30 @@ from apache_beam.io import fileio
 
 from transforms.core.failures import ERRORS, MAIN, apply_stage
 from transforms.sources.fetching import FEED_STATE, FetchEntryPages, FetchFeed
-from transforms.sources.files import MatchInputs, ReadInputFile
+from transforms.sources.files import (
+    INPUT_FILES,
+    MatchInputs,
+    ReadInputFile,
+    UnreadFiles,
+    input_file_row,
+)
 from transforms.sources.settings import SourceSettings
 from transforms.storage.history import NotWritten
 from transforms.storage.index import LookupIndex
 from transforms.storage.layout import OutputPaths
 
-INDEX_KINDS = (FEED_STATE,)
+INDEX_KINDS = (FEED_STATE, INPUT_FILES)
 
 
 class ReadSources(beam.PTransform):
     """pipeline -> {'documents': {'files' | 'feed_entries' | 'pages': RawDocuments},
     'errors': ErrorRecords, 'feed_state': this run's rows (None when the run reads no feed
-    URLs), 'index_rows': {index name: rows} for its index}.
+    URLs), 'index_rows': {index name: rows} for its indexes}.
 
-    Files by glob; feeds by URL, with the state the output holds for those feeds; for feeds
-    that ask for it, each new entry's full page (entries already in the output are not fetched
-    again). `output`: what earlier runs wrote (the feeds' state, the articles written);
+    Files by glob, those read before skipped; feeds by URL, with the state the output holds
+    for those feeds; for feeds that ask for it, each new entry's full page (entries already in
+    the output are not fetched again). `output`: what earlier runs wrote (the files read, the
+    feeds' state, the articles written);
     `run_time`: written with each feed's state."""
 
     def __init__(self, settings: SourceSettings, output: OutputPaths, run_time: datetime
@@ -42,8 +49,9 @@ class ReadSources(beam.PTransform):
     def expand(self, pipeline: beam.Pipeline) -> dict[str, beam.PCollection]:
         patterns = pipeline | "InputPatterns" >> beam.Create(self.settings.patterns)
         matches, match_errors = apply_stage(patterns, "MatchFiles", MatchInputs())
+        unread = matches | "UnreadFiles" >> UnreadFiles(self.output)
         files = (
-            matches
+            unread
             | "SpreadFiles" >> beam.Reshuffle()
             | "OpenFiles" >> fileio.ReadMatches()
         )
@@ -57,8 +65,11 @@ class ReadSources(beam.PTransform):
             feed_documents, feed_errors, feed_state = self.read_feeds(pipeline)
             documents.update(feed_documents)
             errors += feed_errors
-        index_rows = {} if feed_state is None else {
-            FEED_STATE.name: feed_state | "FeedStateRows" >> beam.Map(FEED_STATE.index_row)}
+        index_rows = {INPUT_FILES.name: unread | "InputFileRows" >> beam.Map(
+            input_file_row, self.run_time)}
+        if feed_state is not None:
+            index_rows[FEED_STATE.name] = feed_state | "FeedStateRows" >> beam.Map(
+                FEED_STATE.index_row)
         return {"documents": documents,
                 "errors": tuple(errors) | "SourceErrors" >> beam.Flatten(),
                 "feed_state": feed_state, "index_rows": index_rows}

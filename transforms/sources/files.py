@@ -1,13 +1,18 @@
 """Files by glob through Beam's filesystems (local, gs://, ...): text, HTML and feed files,
-gzip or not."""
+gzip or not. A file read by an earlier run (the same path, size and modification time in the
+input_files index) is not read again: a folder that grows is read at the cost of its new
+files, and a file that changed is read again (its article id decides whether it is new)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
+import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core import metrics
@@ -15,6 +20,8 @@ from transforms.core.failures import BadInput, StageDoFn
 from transforms.core.records import RawDocument
 from transforms.sources.decode import decode_text, read_capped
 from transforms.sources.feeds import feed_documents
+from transforms.storage.index import IndexKind, LookupIndex, latest_per_key, read_bucket
+from transforms.storage.layout import STAMP_FORMAT, OutputPaths
 
 STAGE = "sources"
 KIND_BY_SUFFIX = {
@@ -26,6 +33,75 @@ KIND_BY_SUFFIX = {
     ".atom": "feed",
     ".json": "feed",
 }
+
+
+# Every input file read, by path: its size and modification time when it was read. No dataset
+# holds these: an output written before this index reads each of its files once more.
+INPUT_FILES = IndexKind(
+    "input_files",
+    pa.schema([pa.field("key", pa.string(), nullable=False), ("size", pa.int64()),
+               ("modified", pa.float64()), ("read_at", pa.string())]),
+    lambda table: latest_per_key(table, "read_at"), False, "", {})
+
+
+def read_before(metadata: FileMetadata, row: dict[str, Any] | None) -> bool:
+    """Whether the index row of a matched file's path says it was read as it is now."""
+    return (row is not None and row["size"] == metadata.size_in_bytes
+            and row["modified"] == metadata.last_updated_in_seconds)
+
+
+def input_file_row(metadata: FileMetadata, run_time: datetime) -> dict[str, Any]:
+    return {"key": metadata.path, "size": metadata.size_in_bytes,
+            "modified": metadata.last_updated_in_seconds,
+            "read_at": run_time.strftime(STAMP_FORMAT)}
+
+
+def unread_files(matched: Iterable[FileMetadata], output: OutputPaths) -> list[FileMetadata]:
+    """The matched files that no run has read as they are now: what a run checks before it
+    builds a graph (the graph's UnreadFiles step decides the same, file by file)."""
+    by_path = {m.path: m for m in matched}
+    by_bucket: dict[str, list[str]] = {}
+    for path in by_path:
+        by_bucket.setdefault(INPUT_FILES.bucket_of(path), []).append(path)
+    rows = {row["key"]: row for bucket, paths in by_bucket.items()
+            for row in read_bucket(output.index_bucket(INPUT_FILES.name, bucket), INPUT_FILES,
+                                   paths).to_pylist()}
+    return [m for path, m in sorted(by_path.items()) if not read_before(m, rows.get(path))]
+
+
+class SkipReadBefore(beam.DoFn):
+    """(path, {"files": [metadata], "rows": [index row]}) -> the file, unless it was read as
+    it is now (counted)."""
+
+    def __init__(self) -> None:
+        self.unchanged = metrics.counter(metrics.FILES_UNCHANGED)
+
+    def process(self, grouped: tuple[str, dict[str, Any]]) -> Iterator[FileMetadata]:
+        _, group = grouped
+        rows = list(group["rows"])
+        for metadata in list(group["files"])[:1]:  # two globs matching one file read it once
+            if read_before(metadata, rows[0] if rows else None):
+                self.unchanged.inc()
+            else:
+                yield metadata
+
+
+class UnreadFiles(beam.PTransform):
+    """Matched files (FileMetadata) -> those no run has read as they are now."""
+
+    def __init__(self, output: OutputPaths) -> None:
+        super().__init__()
+        self.output = output
+
+    def expand(self, matches: beam.PCollection) -> beam.PCollection:
+        by_path = matches | "ByPath" >> beam.Map(lambda m: (m.path, m))
+        rows = (by_path
+                | "Paths" >> beam.Keys()
+                | "LookUpInputFiles" >> LookupIndex(self.output, INPUT_FILES)
+                | "RowByPath" >> beam.Map(lambda row: (row["key"], row)))
+        return ({"files": by_path, "rows": rows}
+                | "GroupByPath" >> beam.CoGroupByKey()
+                | "SkipReadBefore" >> beam.ParDo(SkipReadBefore()))
 
 
 def input_kind(path: str) -> str:

@@ -1,0 +1,135 @@
+"""`newsbeam stream`: one long-lived process that, every `every` seconds, takes what is new
+(files not read before, feed entries not written before) through the same graph and commits it
+as one run commits it (one `runs/` row per batch, mode "stream").
+
+Why micro-batches in one process: Beam's local runners cannot run an unbounded graph correctly
+(windows fire when the source ends), and a batch graph over what is new is exactly a run. The
+process holds the output's lease for its life, so compaction runs inside it, between batches,
+on its own schedule; the models stay loaded between batches (each is loaded once per process).
+SIGTERM or SIGINT: the batch in progress finishes and commits, then the stream exits 0."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from apache_beam.options.pipeline_options import StandardOptions
+
+from pipeline.commit import recover_output
+from pipeline.compact import compact
+from pipeline.config import ConfigError
+from pipeline.lease import Lease, LeaseLost
+from pipeline.options import StreamOptions
+from pipeline.run import Launch, RunFailed, first_line, launch, run_once
+from transforms.core import metrics
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stop` (the batch in progress finishes) while in the block."""
+    def ask_to_stop(signum: int, _frame: object) -> None:
+        print(f"newsbeam stream: {signal.Signals(signum).name} received; finishing the batch "
+              f"in progress", flush=True)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Stream:
+    """The batches of one stream, under one lease."""
+
+    def __init__(self, job: Launch, lease: Lease, every_s: float) -> None:
+        self.job = job
+        self.lease = lease
+        self.every_s = every_s
+        self.settings = job.settings.stream
+        self.batches = self.committed = self.failed_in_row = 0
+        self.totals: Counter[str] = Counter()
+        self.last_compaction = time.monotonic()
+
+    def batch(self) -> None:
+        """One batch: what is new, committed; a failed batch is said and counted (past
+        stream.max_failed_batches in a row, RunFailed stops the stream)."""
+        self.batches += 1
+        stamp = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        try:
+            self.lease.check_held()
+        except LeaseLost as exc:
+            raise RunFailed(f"the stream stopped: {exc}") from None
+        try:
+            outcome = run_once(self.job, self.lease, mode="stream")
+        except RunFailed as exc:
+            self.failed_in_row += 1
+            print(f"newsbeam stream: batch {self.batches} at {stamp}: {exc}", flush=True)
+            if self.failed_in_row >= self.settings.max_failed_batches:
+                raise RunFailed(f"the stream stopped: {self.failed_in_row} batches in a row "
+                                f"failed (stream.max_failed_batches); the last: {exc}") from None
+            return
+        self.failed_in_row = 0
+        self.committed += outcome.committed
+        self.totals += outcome.totals
+        print(f"newsbeam stream: batch {self.batches} at {stamp}: "
+              f"{outcome.line.removeprefix('newsbeam: ')}", flush=True)
+
+    def compact_if_due(self) -> None:
+        """Merges the small files the batches left, every stream.compact_every_s."""
+        every = self.settings.compact_every_s
+        if not every or time.monotonic() - self.last_compaction < every:
+            return
+        self.last_compaction = time.monotonic()
+        output = self.job.settings.output
+        try:
+            recovered = recover_output(output)
+            report = compact(output, None, self.settings.compact_target_mb)
+        except Exception as exc:  # noqa: BLE001 - said with its trace; the data is committed
+            traceback.print_exc()   # and the next batch's recovery finishes what it began
+            print(f"newsbeam stream: compaction failed, the stream goes on: "
+                  f"{first_line(exc)}", flush=True)
+            return
+        print(f"newsbeam stream: {report.summary()}{recovered}", flush=True)
+
+    def summary(self, seconds: float) -> str:
+        return (f"newsbeam stream: stopped after {self.batches} batches in {seconds:.0f} s "
+                f"({self.committed} committed); articles written "
+                f"{self.totals[metrics.ARTICLES_WRITTEN]}, already in output "
+                f"{self.totals[metrics.SKIPPED_EXISTING]}, files unchanged "
+                f"{self.totals[metrics.FILES_UNCHANGED]}")
+
+
+def stream(argv: list[str], stop: threading.Event | None = None) -> str:
+    """Runs `newsbeam stream ARGV` until SIGTERM/SIGINT, `stop` set, or --for seconds; returns
+    its closing line. Raises as `run` does (RunFailed: the stream stopped on failed batches or
+    a lost lease; it commits nothing more)."""
+    job = launch(argv, "stream")
+    flags = job.options.view_as(StreamOptions)
+    if job.options.view_as(StandardOptions).streaming:
+        raise ConfigError("--streaming: the unbounded graph for streaming runners is not "
+                          "built yet; without --streaming, newsbeam stream runs batches on "
+                          "this runner")
+    every_s = flags.every if flags.every is not None else job.settings.stream.every_s
+    if every_s <= 0 or (flags.for_s is not None and flags.for_s <= 0):
+        raise ConfigError("--every and --for take a number of seconds above 0")
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    ends = started + flags.for_s if flags.for_s is not None else float("inf")
+    with stop_on_signals(stop), Lease(job.settings.output, job.settings.lease,
+                                      "stream") as lease:
+        batches = Stream(job, lease, every_s)
+        while not stop.is_set() and time.monotonic() < ends:
+            began = time.monotonic()
+            batches.batch()
+            if not stop.is_set():
+                batches.compact_if_due()
+            stop.wait(max(0.0, min(began + every_s, ends) - time.monotonic()))
+        return batches.summary(time.monotonic() - started)
