@@ -57,6 +57,7 @@ class Stream:
         self.batches = self.committed = self.failed_in_row = 0
         self.totals: Counter[str] = Counter()
         self.last_compaction = time.monotonic()
+        self.committed_at_compaction = 0
 
     def batch(self) -> None:
         """One batch: what is new, committed; a failed batch is said and counted (past
@@ -83,11 +84,14 @@ class Stream:
               f"{outcome.line.removeprefix('newsbeam: ')}", flush=True)
 
     def compact_if_due(self) -> None:
-        """Merges the small files the batches left, every stream.compact_every_s."""
+        """Merges the small files the batches left, every stream.compact_every_s (when a batch
+        committed since the last time)."""
         every = self.settings.compact_every_s
-        if not every or time.monotonic() - self.last_compaction < every:
+        if (not every or time.monotonic() - self.last_compaction < every
+                or self.committed == self.committed_at_compaction):
             return
         self.last_compaction = time.monotonic()
+        self.committed_at_compaction = self.committed
         output = self.job.settings.output
         try:
             recovered = recover_output(output)
@@ -97,7 +101,8 @@ class Stream:
             print(f"newsbeam stream: compaction failed, the stream goes on: "
                   f"{first_line(exc)}", flush=True)
             return
-        print(f"newsbeam stream: {report.summary()}{recovered}", flush=True)
+        print(f"newsbeam stream: compaction: "
+              f"{report.summary().removeprefix('newsbeam compact: ')}{recovered}", flush=True)
 
     def summary(self, seconds: float) -> str:
         return (f"newsbeam stream: stopped after {self.batches} batches in {seconds:.0f} s "

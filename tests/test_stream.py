@@ -22,6 +22,8 @@ from pipeline.stream import stream
 
 pytestmark = pytest.mark.slow
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
+UPDATE = ("Officials said on Tuesday evening that the talks would resume in Geneva next week, "
+          "after both delegations had consulted their governments.")
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 120) -> None:
@@ -60,7 +62,8 @@ def test_a_stream_takes_what_is_new_between_batches_once(tmp_path: Path) -> None
                 shutil.copy(seed, inbox)
             wait_for(lambda: article_count(output) == 3)
             changed = inbox / SEED_FILES[0].name
-            changed.write_text(changed.read_text() + "\nA paragraph added in an update.\n")
+            paragraphs = changed.read_text().split("\n\n")  # an update in the body
+            changed.write_text("\n\n".join([*paragraphs[:2], UPDATE, *paragraphs[2:]]))
             wait_for(lambda: article_count(output) == 4)
         finally:
             stop.set()
@@ -75,7 +78,7 @@ def test_a_stream_takes_what_is_new_between_batches_once(tmp_path: Path) -> None
     assert len(articles) == len({a["article_id"] for a in articles}) == 4
     assert sorted(Path(a["source"]).name for a in articles) == sorted(
         [SEED_FILES[0].name] * 2 + [s.name for s in SEED_FILES[1:3]])
-    updated = [a for a in articles if "A paragraph added in an update." in a["text"]]
+    updated = [a for a in articles if UPDATE in a["text"]]
     assert len(updated) == 1
     runs = read_dataset(output, "runs")
     assert {r["mode"] for r in runs} == {"stream"}
