@@ -180,19 +180,28 @@ def found_nothing(totals: Counter[str]) -> bool:
             and not sum(metrics.errors_by_stage(totals).values()))
 
 
+def nothing_new(totals: Counter[str], started: float, recovered: str) -> Outcome:
+    """The outcome of a run or batch that found nothing new and commits nothing."""
+    seconds = time.monotonic() - started
+    unchanged = ", ".join(f"{n} {what} unchanged" for what, n in (
+        ("files", totals[metrics.FILES_UNCHANGED]), ("feeds", totals[metrics.FEEDS_UNCHANGED]))
+        if n)
+    return Outcome(totals, seconds, False, f"newsbeam: nothing new ({unchanged}), nothing "
+                   f"committed; wall time {seconds:.1f} s{recovered}")
+
+
 def run_once(job: Launch, lease: Lease, mode: str = "run") -> Outcome:
     """One run (`mode` "run") or one stream batch ("stream") under the lease: recovery, the
-    graph, the limits, the commit. A run or batch with nothing new commits nothing; a stream
-    batch writes no report (`newsbeam report OUTPUT --run ID` draws one)."""
+    graph, the limits, the commit. A run or batch with nothing new commits nothing: no graph
+    when every file was read before and no feed URL is polled, no commit when the feeds
+    polled were all unchanged. A stream batch writes no report (`newsbeam report OUTPUT --run
+    ID` draws one)."""
     options, settings = job.options, job.settings
     started = time.monotonic()
     recovered = recover_output(settings.output)
     unchanged = files_all_read(settings)
     if unchanged is not None:
-        totals = Counter({metrics.FILES_UNCHANGED: unchanged})
-        seconds = time.monotonic() - started
-        return Outcome(totals, seconds, False, f"newsbeam: nothing new ({unchanged} files "
-                       f"unchanged), nothing committed; wall time {seconds:.1f} s{recovered}")
+        return nothing_new(Counter({metrics.FILES_UNCHANGED: unchanged}), started, recovered)
     layout = settings.layout(next_run_time(OutputPaths(settings.output), datetime.now(UTC)))
     try:
         indexed = prepare_indexes(settings, layout)
@@ -218,12 +227,9 @@ def run_once(job: Launch, lease: Lease, mode: str = "run") -> Outcome:
             handle.write(breach.encode())
         raise RunFailed(f"the run failed, nothing committed: {breach}; its files and errors "
                         f"rows are left in {layout.staging}")
-    if mode == "stream" and found_nothing(totals):
+    if found_nothing(totals):
         FileSystems.delete([layout.staging])
-        seconds = time.monotonic() - started
-        return Outcome(totals, seconds, False, f"newsbeam: nothing new ("
-                       f"{totals[metrics.FEEDS_UNCHANGED]} feeds unchanged), nothing "
-                       f"committed; wall time {seconds:.1f} s{recovered}")
+        return nothing_new(totals, started, recovered)
     try:
         lease.check_held()
     except LeaseLost as exc:

@@ -360,7 +360,7 @@ def test_scheduled_feed_runs_add_each_article_once(tmp_path: Path) -> None:
     for result in (first, second, third):
         assert result.returncode == 0, result.stderr[-3000:]
     assert "articles written 3" in first.stdout and "errors by stage: fetch 1;" in first.stdout
-    assert "articles written 0" in second.stdout and "1 feeds unchanged" in second.stdout
+    assert "nothing new (1 feeds unchanged), nothing committed" in second.stdout
     assert "articles written 2" in third.stdout
     articles = read_dataset(output, "articles")
     assert sorted(a["url"] for a in articles) == [f"{server.base}/news/{n}" for n in range(1, 6)]

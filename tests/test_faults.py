@@ -67,19 +67,21 @@ def test_a_killed_run_then_a_normal_one_equal_one_clean_run(
 
 # A stream killed during its first batch's graph (reading, topics), during its commit, after
 # its commit, and between batches (as the second begins).
+# With each: whether the first batch's commit had begun (the restart then reads nothing).
 STREAM_KILL_MOMENTS = [
-    ("transforms.sources:ReadInputFile.handle", 2),
-    ("transforms.topics:score_topics", 4),
-    (f"{FS}.rename", 4),
-    ("transforms.storage.index:note_committed_run", 1),
-    ("pipeline.run:files_all_read", 2),
+    ("transforms.sources:ReadInputFile.handle", 2, False),
+    ("transforms.topics:score_topics", 4, False),
+    (f"{FS}.rename", 4, True),
+    ("transforms.storage.index:note_committed_run", 1, True),
+    ("pipeline.run:files_all_read", 2, True),
 ]
 
 
-@pytest.mark.parametrize(("target", "call"), STREAM_KILL_MOMENTS,
-                         ids=[f"{t.split(':')[1]}-{n}" for t, n in STREAM_KILL_MOMENTS])
+@pytest.mark.parametrize(("target", "call", "committing"), STREAM_KILL_MOMENTS,
+                         ids=[f"{t.split(':')[1]}-{n}" for t, n, _ in STREAM_KILL_MOMENTS])
 def test_a_killed_stream_then_a_restarted_one_equal_one_clean_run(
-        target: str, call: int, clean_run: dict[str, list[tuple]], tmp_path: Path) -> None:
+        target: str, call: int, committing: bool, clean_run: dict[str, list[tuple]],
+        tmp_path: Path) -> None:
     output = tmp_path / "out"
     stream = ["--output", str(output), "--every", "1"]
     killed = subprocess.run([sys.executable, str(REPO / "tests" / "faults.py"), target,
@@ -90,6 +92,8 @@ def test_a_killed_stream_then_a_restarted_one_equal_one_clean_run(
                                 "--for", "3"], cwd=REPO, capture_output=True, text=True,
                                timeout=300)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
+    if committing:  # the restart finishes the commit, if need be, and reads no file again
+        assert "nothing new (5 files unchanged), nothing committed" in restarted.stdout
     for dataset in DATASETS:
         assert rows(output, dataset) == clean_run[dataset], dataset
     assert not list((output / "_staging").iterdir())

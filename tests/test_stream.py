@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS, read_dataset
+from httpserver import page, serve
 
 from pipeline import cli
 from pipeline.lease import Lease, LeaseBusy, LeaseSettings
@@ -38,21 +39,37 @@ def article_count(output: Path) -> int:
     return len(read_dataset(output, "articles")) if (output / "articles").exists() else 0
 
 
+def page_of(seed: Path) -> str:
+    title, _, body = seed.read_text(encoding="utf-8").partition("\n")
+    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n") if p.strip())
+    return (f"<html lang='en'><head><title>{title}</title></head><body><article>"
+            f"<h1>{title}</h1>{paragraphs}</article></body></html>")
+
+
 def test_a_stream_takes_what_is_new_between_batches_once(tmp_path: Path) -> None:
-    """Files added and changed while the stream runs come out in the next batches, each
-    article once; the output's lease is the stream's the whole time; the batches' small files
-    are compacted inside the stream."""
+    """Files added and changed and feed entries published while the stream runs come out in
+    the next batches, each article once; the output's lease is the stream's the whole time;
+    the batches' small files are compacted inside it; a restarted stream reads nothing."""
     inbox, output = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     shutil.copy(SEED_FILES[0], inbox)
     config = tmp_path / "stream.yaml"
-    config.write_text("stream: {compact_every_s: 0.5}\nprogress_s: 0\n")
+    config.write_text("stream: {compact_every_s: 0.5}\nprogress_s: 0\n"
+                      "http: {politeness_delay_s: 0.0, retries: 0}\n")
+    published = {"entries": 1}
+
+    def rss(_headers: dict, _hit: int) -> tuple:
+        items = "".join(f"<item><title>Entry {n}</title><link>{server.base}/news/{n}</link>"
+                        f"</item>" for n in range(3, 3 + published["entries"]))
+        return 200, {"Content-Type": "application/rss+xml"}, (
+            f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>").encode()
+
     stop = threading.Event()
     seen: dict[str, object] = {}
 
-    def feed_the_inbox() -> None:
+    def publish() -> None:
         try:
-            wait_for(lambda: article_count(output) == 1)
+            wait_for(lambda: article_count(output) == 2)
             try:
                 Lease(str(output), LeaseSettings(), "run").acquire()
                 seen["lease"] = "taken"
@@ -60,31 +77,42 @@ def test_a_stream_takes_what_is_new_between_batches_once(tmp_path: Path) -> None
                 seen["lease"] = str(busy)
             for seed in SEED_FILES[1:3]:
                 shutil.copy(seed, inbox)
-            wait_for(lambda: article_count(output) == 3)
+            published["entries"] = 2
+            wait_for(lambda: article_count(output) == 5)
             changed = inbox / SEED_FILES[0].name
             paragraphs = changed.read_text().split("\n\n")  # an update in the body
             changed.write_text("\n\n".join([*paragraphs[:2], UPDATE, *paragraphs[2:]]))
-            wait_for(lambda: article_count(output) == 4)
+            wait_for(lambda: article_count(output) == 6)
         finally:
             stop.set()
 
-    helper = threading.Thread(target=feed_the_inbox)
-    helper.start()
-    closing = stream(["--config", str(config), "--input", f"{inbox}/*.txt", "--output",
-                      str(output), "--every", "1", "--for", "240"], stop)
-    helper.join()
+    routes = {"/feed.xml": rss} | {f"/news/{n}": page(page_of(SEED_FILES[n])) for n in (3, 4)}
+    with serve(routes) as server:
+        args = ["--config", str(config), "--input", f"{inbox}/*.txt", "--feed",
+                f"{server.base}/feed.xml", "--allow-private-hosts", "--output", str(output),
+                "--every", "1"]
+        helper = threading.Thread(target=publish)
+        helper.start()
+        closing = stream([*args, "--for", "240"], stop)
+        helper.join()
+        restarted = stream([*args, "--for", "1"])
     assert "another stream" in str(seen["lease"]), seen
     articles = read_dataset(output, "articles")
-    assert len(articles) == len({a["article_id"] for a in articles}) == 4
+    assert len(articles) == len({a["article_id"] for a in articles}) == 6
     assert sorted(Path(a["source"]).name for a in articles) == sorted(
-        [SEED_FILES[0].name] * 2 + [s.name for s in SEED_FILES[1:3]])
+        [SEED_FILES[0].name] * 2 + [s.name for s in SEED_FILES[1:3]] + ["feed.xml"] * 2)
+    assert sorted(a["url"] for a in articles if a["url"]) == [
+        f"{server.base}/news/3", f"{server.base}/news/4"]
+    assert server.hits["/news/3"] == server.hits["/news/4"] == 1  # each page fetched once
     updated = [a for a in articles if UPDATE in a["text"]]
     assert len(updated) == 1
     runs = read_dataset(output, "runs")
     assert {r["mode"] for r in runs} == {"stream"}
-    assert len(runs) >= 3  # the first file, the two added, the changed one
-    assert sum(r["articles_written"] for r in runs) == 4
-    assert "(3 committed)" in closing or f"({len(runs)} committed)" in closing
+    assert len(runs) >= 3  # the first file and entry, those added, the changed file
+    assert sum(r["articles_written"] for r in runs) == 6
+    assert f"({len(runs)} committed)" in closing
+    assert "(0 committed); articles written 0, already in output 0, files unchanged 3" in (
+        restarted)  # one batch: the feed unchanged, the three files read before
     files = list((output / "articles").rglob("*.parquet"))
     assert len(files) < len(runs), files  # merged between batches
     assert not list((output / "_lease").iterdir())

