@@ -14,13 +14,18 @@ to line its rows up (on the DirectRunner that would keep the whole run in memory
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms.core import WindowInto
+from apache_beam.transforms.window import FixedWindows
 
 from pipeline.config import RunSettings
 from transforms import near_copies, resolve, sources, stories
 from transforms.clean import CleanBoilerplate
-from transforms.dedupe import DropDuplicates
+from transforms.dedupe import DropDuplicates, FirstSight
 from transforms.entities import ExtractEntities
 from transforms.keyphrases import KeyPhrases
 from transforms.near_copies import NearCopies
@@ -40,15 +45,45 @@ INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
     *stories.INDEX_KINDS)}
 
 
-def add_stages(pipeline: beam.Pipeline, settings: RunSettings,
-               layout: OutputLayout) -> dict[str, beam.PCollection]:
-    """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect)."""
-    read = pipeline | "ReadSources" >> ReadSources(settings.sources, layout.output,
-                                                        layout.run_time)
+# What reads a stream's documents: a function of the pipeline that gives what ReadSources
+# gives ({'documents': {origin: RawDocuments}, 'errors', 'feed_state', 'index_rows'}), every
+# element stamped with the time it was read (PollSources; TestStream in tests).
+Source = Callable[[beam.Pipeline], dict[str, Any]]
+
+
+def add_stages(pipeline: beam.Pipeline, settings: RunSettings, layout: OutputLayout,
+               source: Source | None = None) -> dict[str, beam.PCollection]:
+    """Adds every stage to `pipeline`; returns the named PCollections (for tests to inspect).
+
+    `source` None: a run's graph, ReadSources over the config's inputs and feeds, everything
+    in one global window committed by the launcher. Given: a stream's unbounded graph over
+    what `source` reads. The stages are the same; an article whose id the stream has seen is
+    dropped in per-key state before the windows (FirstSight), and from there on every
+    PCollection is in fixed windows of stream.every_s, each window a run of its own (its
+    history lookups, names, near copies, stories, files and manifest), committed by
+    CommitWindows."""
+    if source is None:
+        read = pipeline | "ReadSources" >> ReadSources(settings.sources, layout.output,
+                                                            layout.run_time)
+    else:
+        read = source(pipeline)
     articles, parse_errors = read["documents"] | "ParseArticles" >> ParseArticles(
         settings.parse)
     clean_articles, clean_errors = articles | "CleanBoilerplate" >> CleanBoilerplate(
         settings.clean)
+    if source is not None:
+        windows = WindowInto(FixedWindows(settings.stream.every_s))
+        clean_articles = (clean_articles
+                          | "FirstSight" >> FirstSight(settings.stream.remember_ids_s)
+                          | "Windows" >> windows)
+        parse_errors, clean_errors = (
+            parse_errors | "ParseErrorWindows" >> windows,
+            clean_errors | "CleanErrorWindows" >> windows)
+        read = {**read, "errors": read["errors"] | "SourceErrorWindows" >> windows,
+                "index_rows": {name: rows | f"IndexRowWindows[{name}]" >> windows
+                               for name, rows in read["index_rows"].items()},
+                "feed_state": None if read["feed_state"] is None else (
+                    read["feed_state"] | "FeedStateWindows" >> windows)}
     phrased_articles, keyphrase_errors = clean_articles | "KeyPhrases" >> KeyPhrases(
         settings.keyphrases)
     recognised, entity_errors = phrased_articles | "ExtractEntities" >> ExtractEntities(

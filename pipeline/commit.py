@@ -4,13 +4,21 @@ interrupted run or compaction left, under the output's lease."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.build import INDEX_KINDS
 from pipeline.compact import recover as recover_compactions
+from pipeline.lease import Lease, LeaseSettings
+from pipeline.runs import runs_row, stage_runs_row, written_counts
 from transforms.storage.index import merge_touched_buckets, note_committed_run
 from transforms.storage.layout import COMMITTING, FAILED, OutputLayout, OutputPaths
-from transforms.storage.manifest import manifest_files
+from transforms.storage.manifest import add_to_manifest, manifest_files
 
 
 def _commit_order(relative: str) -> int:
@@ -89,3 +97,33 @@ def recover_output(output: str) -> str:
                                          (compactions, "interrupted compaction(s) finished"))
             if n]
     return f"; recovered: {', '.join(done)}" if done else ""
+
+
+class CommitWindows(beam.DoFn):
+    """In a stream's unbounded graph: each window whose manifest is written (its layout) is
+    committed as a run, on the worker, under the output's lease (taken for the commit only:
+    the job has no launcher that lives as long as it), with its runs row (mode "stream"; its
+    counts are what its files hold). A window committed before (its staging folder gone, its
+    time noted) is not committed twice; an interrupted commit is finished by the next run's or
+    stream's recovery, as a run's is."""
+
+    def __init__(self, config: dict[str, Any], runner: str, lease: LeaseSettings) -> None:
+        self.config = config
+        self.runner = runner
+        self.lease = LeaseSettings(wait_s=max(lease.wait_s, 300.0), expiry_s=lease.expiry_s)
+
+    def process(self, layout: OutputLayout) -> Iterator[str]:
+        started = time.monotonic()
+        with Lease(layout.root, self.lease, "stream window"):
+            if not FileSystems.exists(layout.manifest):  # committed already (a retry)
+                return
+            if FileSystems.exists(layout.marker(COMMITTING)):  # a retry of a commit begun
+                finish_commit(layout, _finish_commit(layout))
+                yield layout.stamp
+                return
+            totals, staged_errors = written_counts(layout)
+            row = runs_row(layout, self.config, self.runner, "stream", totals,
+                           datetime.now(UTC), time.monotonic() - started, staged_errors, {})
+            add_to_manifest(layout, [stage_runs_row(layout, row)])
+            finish_commit(layout, commit_run(layout))
+        yield layout.stamp

@@ -151,12 +151,14 @@ class StreamSettings:
     compact_every_s: float = 21600.0  # compaction between batches this often; 0: never
     compact_target_mb: int = 128  # the file size compaction aims for
     max_failed_batches: int = 3  # this many failed batches in a row stop the stream
+    remember_ids_s: float = 3600.0  # unbounded graph: how long an id's first sight is kept
 
     def __post_init__(self) -> None:
         check_above("stream.every_s", self.every_s, 0)
         check_at_least("stream.compact_every_s", self.compact_every_s, 0)
         check_at_least("stream.compact_target_mb", self.compact_target_mb, 1)
         check_at_least("stream.max_failed_batches", self.max_failed_batches, 1)
+        check_above("stream.remember_ids_s", self.remember_ids_s, 0)
 
 
 @dataclass(frozen=True)

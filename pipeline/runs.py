@@ -16,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.core import metrics
 from transforms.core.schemas import RUNS
 from transforms.storage.layout import OutputLayout, OutputPaths
+from transforms.storage.manifest import manifest_files
 from transforms.storage.parquet_files import read_dataset_files, write_dataset_file
 
 
@@ -69,3 +70,17 @@ def read_runs(output: str) -> list[dict[str, Any]]:
     files = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
     rows = read_dataset_files(files, "runs").to_pylist()
     return sorted(rows, key=lambda row: row["started_at"])
+
+
+def written_counts(layout: OutputLayout) -> tuple[Counter[str], list[str]]:
+    """A window's counters as its staged files tell them (a streaming runner's counters are
+    the job's, not a window's): articles written, errors by stage; and its errors files."""
+    staged = [layout.staged(path) for path in manifest_files(layout)]
+    totals: Counter[str] = Counter()
+    articles = [path for path in staged if "/articles/" in path]
+    totals[metrics.ARTICLES_WRITTEN] = read_dataset_files(articles, "articles",
+                                                          ["article_id"]).num_rows
+    errors = [path for path in staged if "/errors/" in path]
+    for stage in read_dataset_files(errors, "errors", ["stage"]).column("stage").to_pylist():
+        totals[metrics.errors_of(stage)] += 1
+    return totals, errors

@@ -19,15 +19,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
-from pipeline.commit import recover_output
+from pipeline.build import Source, add_stages
+from pipeline.commit import CommitWindows, recover_output
 from pipeline.compact import compact
 from pipeline.config import ConfigError
 from pipeline.lease import Lease, LeaseLost
 from pipeline.options import StreamOptions
 from pipeline.run import Launch, RunFailed, first_line, launch, run_once
 from transforms.core import metrics
+from transforms.write import MANIFESTS
 
 
 @contextmanager
@@ -110,6 +113,19 @@ class Stream:
                 f"{self.totals[metrics.ARTICLES_WRITTEN]}, already in output "
                 f"{self.totals[metrics.SKIPPED_EXISTING]}, files unchanged "
                 f"{self.totals[metrics.FILES_UNCHANGED]}")
+
+
+def build_unbounded_pipeline(job: Launch, source: Source) -> beam.Pipeline:
+    """A stream's unbounded graph: the run's stages over what `source` reads, in fixed windows
+    of stream.every_s, each window committed as a run by CommitWindows on the workers."""
+    pipeline = beam.Pipeline(options=job.options)
+    # every window has its own layout (OutputLayout.in_window); this one names the output
+    layout = job.settings.layout(datetime.now(UTC))
+    stages = add_stages(pipeline, job.settings, layout, source)
+    runner = str(job.options.view_as(StandardOptions).runner or "DirectRunner")
+    _ = stages["rows"][MANIFESTS] | "CommitWindows" >> beam.ParDo(
+        CommitWindows(job.config, runner, job.settings.lease))
+    return pipeline
 
 
 def stream(argv: list[str], stop: threading.Event | None = None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.transforms.window import GlobalWindow
 
 from pipeline.commit import commit_run
 from transforms.core import schemas as schema
@@ -30,7 +31,7 @@ def write_bundle(prefix: str, dataset: str, rows: list[dict]) -> list[str]:
     writer = ParquetFileWriter(prefix, dataset)
     writer.start_bundle()
     for row in rows:
-        writer.process(row)
+        writer.process(row, GlobalWindow())
     return [windowed.value for windowed in writer.finish_bundle()]
 
 
@@ -59,12 +60,12 @@ def test_commit_moves_only_listed_files_and_fills_empty_datasets(tmp_path: Path)
     output = tmp_path / "out"
     layout = OutputLayout(str(output), INGESTED_AT)
     staging = layout.staging
-    prefixes = {"topics": f"{staging}/topics/part", "errors": f"{staging}/errors/part"}
+    prefixes = {dataset: layout.staged_prefix(dataset) for dataset in ("topics", "errors")}
     finished = write_bundle(prefixes["topics"], "topics", topic_rows(3))
     # what a failed attempt of a retried bundle leaves behind: never listed, never committed
     left_behind = write_bundle(prefixes["topics"], "topics", topic_rows(2))
 
-    write_manifest(finished, layout, prefixes)
+    write_manifest(finished, layout, list(prefixes))
 
     assert len(commit_run(layout)) == 2  # the topics file, an empty errors file
     assert not Path(staging).exists()

@@ -232,17 +232,22 @@ class ResolveEntities(beam.PTransform):
         self.layout = layout
 
     def expand(self, mentions: beam.PCollection) -> dict[str, beam.PCollection]:
-        output = self.layout.output
+        layout = self.layout
+        output = layout.output
         staged_files = (mentions
                         | "UnresolvedRows" >> beam.Map(schema_row, "entities")
                         | "StageMentions" >> write_parquet(
-                            self.layout.scratch_prefix("entities"), "entities"))
+                            lambda window: layout.in_window(window).scratch_prefix("entities"),
+                            "entities"))
         linked = mentions | "LinkSurnames" >> LinkSurnames(output)
         links = beam.pvalue.AsDict(linked["links"])
         names = mentions | "CanonicalNames" >> CanonicalNames(self.normalizer, output, links)
         named = (staged_files
                  | "ReadStagedMentions" >> beam.FlatMap(read_parquet_rows)
-                 | "NameMentions" >> beam.Map(named_row, links, beam.pvalue.AsDict(names.names)))
+                 | "NameMentions" >> beam.Map(named_row, links, beam.pvalue.AsDict(
+                     # a step of its own: in streaming mode the DirectRunner's side input of
+                     # one output of a multi-output step holds the other outputs' elements too
+                     names.names | "NamesOnly" >> beam.Map(lambda pair: pair))))
         return {"mentions": named, "aliases": names.aliases,
                 "index_rows": {SURNAMES.name: linked["surnames"],
                                ENTITY_FORMS.name: names.aliases | "EntityFormRows" >> beam.Map(

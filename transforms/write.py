@@ -15,7 +15,7 @@ from transforms.core.records import Article, ErrorRecord
 from transforms.core.text import word_count
 from transforms.storage.history import ARTICLE_IDS
 from transforms.storage.index import WriteIndexes
-from transforms.storage.layout import OutputLayout
+from transforms.storage.layout import OutputLayout, run_time_in, windowed
 from transforms.storage.manifest import write_manifest
 from transforms.storage.parquet_files import schema_row, write_parquet
 
@@ -50,13 +50,20 @@ class ArticleRows(beam.DoFn):
         self.written = metrics.counter(metrics.ARTICLES_WRITTEN)
         self.languages: dict[str, Any] = {}
 
-    def process(self, article: Article, first_copies):  # untyped: Beam reads hints as types
+    def process(self, article: Article, first_copies,  # untyped: Beam reads hints as types
+                window=beam.DoFn.WindowParam):
         self.written.inc()
         language = primary_language(article.language)
         if language not in self.languages:
             self.languages[language] = metrics.counter(metrics.language_of_article(language))
         self.languages[language].inc()
-        yield article_row(article, self.ingested_at, first_copies.get(article.article_id))
+        yield article_row(article, run_time_in(window, self.ingested_at),
+                          first_copies.get(article.article_id))
+
+
+# WriteDatasets' output besides the rows: the layout of each run (window) whose manifest is
+# written, ready to commit.
+MANIFESTS = "manifests"
 
 
 class WriteDatasets(beam.PTransform):
@@ -73,7 +80,11 @@ class WriteDatasets(beam.PTransform):
     run lists its finished files in that folder's manifest; the launcher moves those into the
     datasets (pipeline/commit.py) once the whole run has succeeded, so an interrupted run leaves
     nothing half-written where readers look. The run's article ids also go to their index
-    under OUTPUT/_index/, committed with the datasets."""
+    under OUTPUT/_index/, committed with the datasets.
+
+    In a stream's unbounded graph each fixed window is a run of its own: its rows carry the
+    window's start as their run time, its files go to the window's staging folder, and its
+    manifest is written once the window's files are."""
 
     def __init__(self, layout: OutputLayout) -> None:
         super().__init__()
@@ -89,11 +100,14 @@ class WriteDatasets(beam.PTransform):
             "articles": inputs["articles"] | "ArticleRows" >> beam.ParDo(
                 ArticleRows(ingested_at), first_copies),
             "topics": inputs["topics"] | "TopicRows" >> beam.Map(schema_row, "topics"),
-            "errors": inputs["errors"] | "ErrorRows" >> beam.Map(error_row, ingested_at),
+            "errors": inputs["errors"] | "ErrorRows" >> beam.Map(
+                lambda error, window=beam.DoFn.WindowParam: error_row(
+                    error, run_time_in(window, ingested_at))),
         }
-        prefixes = {dataset: self.layout.staged_prefix(dataset) for dataset in rows}
+        layout = self.layout
         files = [dataset_rows | f"Write{dataset.capitalize()}" >> write_parquet(
-                     prefixes[dataset], dataset)
+                     lambda window, dataset=dataset: layout.in_window(window).staged_prefix(
+                         dataset), dataset)
                  for dataset, dataset_rows in rows.items()]
         files.append(index_files)
         # the ids the next runs skip, at the cost of their keys
@@ -101,8 +115,12 @@ class WriteDatasets(beam.PTransform):
                       | "ArticleIdRows" >> beam.Map(ARTICLE_IDS.index_row)}
                      | "IndexArticleIds" >> WriteIndexes(
                          self.layout, {ARTICLE_IDS.name: ARTICLE_IDS}))
-        _ = (files
-             | "AllFiles" >> beam.Flatten()
-             | "ListFiles" >> beam.combiners.ToList()
-             | "WriteManifest" >> beam.Map(write_manifest, self.layout, prefixes))
-        return rows
+        every_file = files | "AllFiles" >> beam.Flatten()
+        listed = beam.combiners.ToList()
+        manifests = (every_file
+                     | "ListFiles" >> (listed.without_defaults() if windowed(every_file)
+                                       else listed)
+                     | "WriteManifest" >> beam.Map(
+                         lambda paths, window=beam.DoFn.WindowParam: write_manifest(
+                             paths, layout.in_window(window), list(rows))))
+        return {**rows, MANIFESTS: manifests}

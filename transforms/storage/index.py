@@ -294,19 +294,20 @@ class ReadBucket(beam.DoFn):
 
 class WriteBuckets(beam.DoFn):
     """((index name, bucket), rows) -> the path of the one file these rows make in the run's
-    staging folder (covering this run only)."""
+    staging folder (covering this run only; in a stream's unbounded graph, the window's)."""
 
     def __init__(self, layout: OutputLayout, kinds: dict[str, IndexKind]) -> None:
         self.layout = layout
         self.kinds = kinds
 
-    def process(self, grouped: tuple[tuple[str, str], Iterable[dict[str, Any]]]
-                ) -> Iterator[str]:
+    def process(self, grouped: tuple[tuple[str, str], Iterable[dict[str, Any]]],
+                window=beam.DoFn.WindowParam) -> Iterator[str]:  # noqa: ANN001
         (name, bucket), rows = grouped
         kind = self.kinds[name]
         table = kind.combine(pa.Table.from_pylist(list(rows), schema=kind.schema))
-        folder = self.layout.staged_index_bucket(name, bucket)
-        yield write_index_file(folder, kind, table, self.layout.stamp, self.layout.stamp)
+        layout = self.layout.in_window(window)
+        folder = layout.staged_index_bucket(name, bucket)
+        yield write_index_file(folder, kind, table, layout.stamp, layout.stamp)
 
 
 class WriteIndexes(beam.PTransform):

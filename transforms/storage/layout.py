@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows, IntervalWindow
 
 MANIFEST = "_manifest.json"
 COMMITTING = "_committing"  # in a staging folder: its commit has started (and must finish)
@@ -71,6 +72,22 @@ class OutputPaths:
         return sorted({m.path[:m.path.index("/", len(prefix))] for m in files})
 
 
+def run_time_in(window: object, run_time: datetime) -> datetime:
+    """The time of the run an element belongs to: a batch run's own (`run_time`, its elements
+    in the global window), or in the unbounded graph of a stream, its fixed window's start
+    (each window is committed as a run of its own)."""
+    if isinstance(window, IntervalWindow):
+        return window.start.to_utc_datetime(has_tz=True)
+    return run_time
+
+
+def windowed(pcoll: object) -> bool:
+    """Whether a PCollection is in the fixed windows of a stream's unbounded graph (each
+    window a run of its own) rather than a batch run's global window: a global combine then
+    gives nothing for an empty window, not a default."""
+    return not isinstance(pcoll.windowing.windowfn, GlobalWindows)
+
+
 def index_relative(name: str, bucket: str) -> str:
     """A bucket of an index, relative to the output (and to a run's staging folder)."""
     return f"_index/{name}/bucket={bucket}"
@@ -95,6 +112,12 @@ class OutputLayout:
     @property
     def stamp(self) -> str:
         return self.run_time.strftime(STAMP_FORMAT)
+
+    def in_window(self, window: object) -> OutputLayout:
+        """This run's layout, or in the unbounded graph, that of the window's own run."""
+        run_time = run_time_in(window, self.run_time)
+        return self if run_time == self.run_time else OutputLayout(
+            self.root, run_time, self.partition_by_date)
 
     @classmethod
     def of_staging(cls, staging: str) -> OutputLayout:

@@ -13,12 +13,14 @@ from transforms.storage.layout import OutputLayout
 from transforms.storage.parquet_files import write_dataset_file
 
 
-def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, str]) -> None:
+def write_manifest(files: list[str], layout: OutputLayout, datasets: list[str]
+                   ) -> OutputLayout:
     """Lists the run's finished files, relative to its staging folder, for the commit;
-    a dataset (given by its files' prefix) that got no rows gets an empty file with its
-    schema, so every dataset a run writes can be read."""
+    a dataset that got no rows gets an empty file with its schema, so every dataset a run
+    writes can be read. Returns the layout, for the commit."""
     files = list(files)
-    for dataset, prefix in prefixes.items():
+    for dataset in datasets:
+        prefix = layout.staged_prefix(dataset)
         if not any(file.startswith(f"{prefix}-") for file in files):
             path = f"{prefix}-empty.parquet"
             write_dataset_file(path, dataset, DATASETS[dataset].empty_table())
@@ -26,6 +28,7 @@ def write_manifest(files: list[str], layout: OutputLayout, prefixes: dict[str, s
     with FileSystems.create(layout.manifest) as handle:
         relative = sorted(layout.relative_to_staging(file) for file in files)
         handle.write(json.dumps({"files": relative}, indent=1).encode())
+    return layout
 
 
 def manifest_files(layout: OutputLayout) -> list[str]:

@@ -4,14 +4,15 @@ and resolve's scratch files use, and reading a file back a batch at a time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindows
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.core.schemas import DATASETS
@@ -66,61 +67,81 @@ def write_dataset_file(path: str, dataset: str, table: pa.Table) -> None:
         writer.close()
 
 
+@dataclass
+class _OpenFile:
+    """One window's rows in a bundle: rows not yet batched, batches not yet written, and the
+    file once a row group is written."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    file: tuple[str, BinaryIO, pq.ParquetWriter] | None = None
+
+
+def _windowed(path: str, window: Any) -> WindowedValue:
+    if isinstance(window, GlobalWindow):
+        return GlobalWindows.windowed_value(path)
+    return WindowedValue(path, window.max_timestamp(), [window])
+
+
 class ParquetFileWriter(beam.DoFn):
-    """Writes each bundle's rows to a Parquet file of its own, `<prefix>-<random>.parquet`
-    (snappy, row groups of at most ROW_GROUP_BYTES), and outputs the file's name once the file
-    is complete.
+    """Writes each bundle's rows of each window to a Parquet file of its own,
+    `<prefix>-<random>.parquet` (snappy, row groups of at most ROW_GROUP_BYTES), and outputs
+    the file's name, in that window, once the file is complete. `prefix`: a path prefix, or a
+    function of the window giving it (each window of a stream's unbounded graph is a run of
+    its own, with its own staging folder).
 
     A bundle that fails and is retried leaves its partial file behind under another name; only
     names this step outputs (bundles that succeeded) are read back or committed. One plain
-    ParDo, where Beam's WriteToParquet adds a dozen steps and four runner stages per dataset."""
+    ParDo, where Beam's WriteToParquet adds a dozen steps and four runner stages per dataset
+    (and, on unbounded input, puts rows under the wrong window)."""
 
-    def __init__(self, path_prefix: str, dataset: str) -> None:
-        self.path_prefix = path_prefix
+    def __init__(self, prefix: str | Callable[[Any], str], dataset: str) -> None:
+        self.prefix = prefix
         self.dataset = dataset
 
     def start_bundle(self) -> None:
-        self._rows: list[dict[str, Any]] = []
-        self._batches: list[pa.RecordBatch] = []
-        self._file: tuple[str, BinaryIO, pq.ParquetWriter] | None = None
+        self._open: dict[Any, _OpenFile] = {}
 
-    def process(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= ROWS_PER_BATCH:
-            self._batch_rows()
-            if sum(batch.nbytes for batch in self._batches) >= ROW_GROUP_BYTES:
-                self._write_row_group()
+    def process(self, row: dict[str, Any], window=beam.DoFn.WindowParam) -> None:  # noqa: ANN001
+        found = self._open.setdefault(window, _OpenFile())
+        found.rows.append(row)
+        if len(found.rows) >= ROWS_PER_BATCH:
+            self._batch_rows(found)
+            if sum(batch.nbytes for batch in found.batches) >= ROW_GROUP_BYTES:
+                self._write_row_group(found, window)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        self._batch_rows()
-        self._write_row_group()
-        if self._file is not None:
-            path, handle, writer = self._file
-            writer.close()
-            handle.close()
-            self._file = None
-            yield GlobalWindows.windowed_value(path)
+        for window, found in self._open.items():
+            self._batch_rows(found)
+            self._write_row_group(found, window)
+            if found.file is not None:
+                path, handle, writer = found.file
+                writer.close()
+                handle.close()
+                yield _windowed(path, window)
+        self._open = {}
 
-    def _batch_rows(self) -> None:
-        if self._rows:
-            self._batches.append(pa.RecordBatch.from_pylist(self._rows,
+    def _batch_rows(self, found: _OpenFile) -> None:
+        if found.rows:
+            found.batches.append(pa.RecordBatch.from_pylist(found.rows,
                                                             schema=DATASETS[self.dataset]))
-            self._rows = []
+            found.rows = []
 
-    def _write_row_group(self) -> None:
-        if not self._batches:
+    def _write_row_group(self, found: _OpenFile, window: Any) -> None:
+        if not found.batches:
             return
-        if self._file is None:
-            path = f"{self.path_prefix}-{uuid.uuid4().hex[:16]}.parquet"
+        if found.file is None:
+            prefix = self.prefix if isinstance(self.prefix, str) else self.prefix(window)
+            path = f"{prefix}-{uuid.uuid4().hex[:16]}.parquet"
             handle = FileSystems.create(path)
-            self._file = path, handle, new_parquet_writer(handle, self.dataset)
-        self._file[2].write_table(pa.Table.from_batches(self._batches))
-        self._batches = []
+            found.file = path, handle, new_parquet_writer(handle, self.dataset)
+        found.file[2].write_table(pa.Table.from_batches(found.batches))
+        found.batches = []
 
 
-def write_parquet(path_prefix: str, dataset: str) -> beam.ParDo:
+def write_parquet(prefix: str | Callable[[Any], str], dataset: str) -> beam.ParDo:
     """rows -> names of the Parquet files written (see ParquetFileWriter)."""
-    return beam.ParDo(ParquetFileWriter(path_prefix, dataset))
+    return beam.ParDo(ParquetFileWriter(prefix, dataset))
 
 
 def read_parquet_rows(path: str) -> Iterator[dict[str, Any]]:

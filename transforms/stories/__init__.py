@@ -28,7 +28,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.storage.layout import OutputPaths
+from transforms.storage.layout import OutputPaths, run_time_in
 from transforms.stories.candidates import ScoreCandidates
 from transforms.stories.clusters import AssignStories, FormComponents
 from transforms.stories.indexes import INDEX_KINDS
@@ -47,7 +47,8 @@ class BuildStories(beam.PTransform):
     def __init__(self, settings: StorySettings, output: OutputPaths, run_time: datetime
                  ) -> None:
         """`output`: what earlier runs wrote (the story indexes); `run_time`: the time an
-        undated article is taken to have, and each row's run_time."""
+        undated article is taken to have, and each row's run_time (in a stream's unbounded
+        graph, its window's start)."""
         super().__init__()
         self.settings = settings
         self.output = output
@@ -55,8 +56,10 @@ class BuildStories(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, Any]:
         settings, output = self.settings, self.output
+        run_time = self.run_time
         every_profile = inputs["articles"] | "Profile" >> beam.Map(
-            profile_of, settings, self.run_time)
+            lambda article, window=beam.DoFn.WindowParam: profile_of(
+                article, settings, run_time_in(window, run_time)))
         profiles = every_profile | "WithTerms" >> beam.Filter(lambda p: p.terms)
         scored = profiles | "ScoreCandidates" >> ScoreCandidates(settings, output)
         kept = scored | "KeepLinks" >> KeepLinks(settings)

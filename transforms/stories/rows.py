@@ -9,7 +9,7 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputPaths
+from transforms.storage.layout import OutputPaths, run_time_in
 from transforms.stories.clusters import StoryState
 from transforms.stories.indexes import (
     ARTICLE_STORIES,
@@ -20,6 +20,9 @@ from transforms.stories.indexes import (
 )
 from transforms.stories.profiles import period_of, term_key
 from transforms.stories.settings import StorySettings
+
+# Rows are stamped with their run's time: in a stream's unbounded graph, their window's.
+_WINDOW = beam.DoFn.WindowParam
 
 
 def story_row(state: StoryState, settings: StorySettings, run_time: datetime,
@@ -66,11 +69,13 @@ class StoryRows(beam.PTransform):
             lambda a: [(article_id, a.state.story_id, similarity)
                        for article_id, similarity in a.members])
         memberships = (new_members, moved) | "AllMemberships" >> beam.Flatten()
-        member_rows = memberships | "MemberRows" >> beam.Map(lambda m: {
-            "article_id": m[0], "story_id": m[1], "similarity": m[2], "assigned_at": run_time})
-        story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a: [
-            story_row(a.state, settings, run_time),
-            *(story_row(merged, settings, run_time, a.state.story_id) for merged in a.merged)])
+        member_rows = memberships | "MemberRows" >> beam.Map(lambda m, window=_WINDOW: {
+            "article_id": m[0], "story_id": m[1], "similarity": m[2],
+            "assigned_at": run_time_in(window, run_time)})
+        story_rows = stories | "StoryRows" >> beam.FlatMap(lambda a, window=_WINDOW: [
+            story_row(a.state, settings, run_time_in(window, run_time)),
+            *(story_row(merged, settings, run_time_in(window, run_time), a.state.story_id)
+              for merged in a.merged)])
         index_rows = {
             STORY_TERMS.name: profiles | "TermRows" >> beam.FlatMap(lambda p: [
                 {"key": term_key(term, period_of(p.time, settings)), "term": term,
@@ -79,11 +84,12 @@ class StoryRows(beam.PTransform):
             STORY_PROFILES.name: profiles | "ProfileRows" >> beam.Map(lambda p: {
                 "key": p.article_id, "time": p.time, "terms": list(p.terms),
                 "weights": list(p.weights), "best": p.best}),
-            ARTICLE_STORIES.name: memberships | "CurrentRows" >> beam.Map(lambda m: {
-                "key": m[0], "story_id": m[1], "assigned_at": run_time}),
+            ARTICLE_STORIES.name: memberships | "CurrentRows" >> beam.Map(
+                lambda m, window=_WINDOW: {"key": m[0], "story_id": m[1],
+                                           "assigned_at": run_time_in(window, run_time)}),
             STORY_ARTICLES.name: memberships | "MembersRows" >> beam.Map(lambda m: {
                 "key": m[1], "article_id": m[0]}),
             STORY_STATE.name: stories | "StateRows" >> beam.Map(
-                lambda a: a.state.index_row(run_time)),
+                lambda a, window=_WINDOW: a.state.index_row(run_time_in(window, run_time))),
         }
         return {"story_members": member_rows, "stories": story_rows, "index_rows": index_rows}
