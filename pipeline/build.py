@@ -25,14 +25,14 @@ from apache_beam.transforms.window import FixedWindows
 from pipeline.config import RunSettings
 from transforms import near_copies, resolve, sources, stories
 from transforms.clean import CleanBoilerplate
-from transforms.dedupe import DropDuplicates, FirstSight
+from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
 from transforms.keyphrases import KeyPhrases
 from transforms.near_copies import NearCopies
 from transforms.parse import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
-from transforms.storage.history import ARTICLE_IDS
+from transforms.storage.history import ARTICLE_IDS, FirstSight
 from transforms.storage.index import IndexKind, WriteIndexes
 from transforms.storage.layout import OutputLayout
 from transforms.stories import BuildStories
@@ -74,8 +74,9 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings, layout: OutputLay
     if source is not None:
         windows = WindowInto(FixedWindows(settings.stream.every_s))
         clean_articles = (clean_articles
-                          | "FirstSight" >> FirstSight(settings.stream.remember_ids_s)
-                          | "Windows" >> windows)
+                          | "Windows" >> windows
+                          | "FirstSight" >> FirstSight(settings.stream.remember_ids_s,
+                                                       lambda article: article.article_id))
         parse_errors, clean_errors = (
             parse_errors | "ParseErrorWindows" >> windows,
             clean_errors | "CleanErrorWindows" >> windows)

@@ -10,6 +10,7 @@ SIGTERM or SIGINT: the batch in progress finishes and commits, then the stream e
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -17,7 +18,9 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
@@ -28,8 +31,10 @@ from pipeline.compact import compact
 from pipeline.config import ConfigError
 from pipeline.lease import Lease, LeaseLost
 from pipeline.options import StreamOptions
-from pipeline.run import Launch, RunFailed, first_line, launch, run_once
+from pipeline.run import Launch, RunFailed, first_line, launch, prepare_indexes, run_once
 from transforms.core import metrics
+from transforms.sources import PollSources
+from transforms.storage.layout import OutputPaths
 from transforms.write import MANIFESTS
 
 
@@ -128,19 +133,42 @@ def build_unbounded_pipeline(job: Launch, source: Source) -> beam.Pipeline:
     return pipeline
 
 
+def stream_unbounded(job: Launch, every_s: float, for_s: float | None) -> str:
+    """`newsbeam stream --streaming`: the unbounded graph on the configured runner, polling
+    from the next multiple of `every_s` (for `for_s` seconds, or for ever). What interrupted
+    runs left is recovered first, under the lease; then the lease is left to the windows'
+    commits (the job outlives this process on a remote runner)."""
+    settings = replace(job.settings, stream=replace(job.settings.stream, every_s=every_s))
+    with Lease(settings.output, settings.lease, "stream"):
+        recovered = recover_output(settings.output)
+        prepare_indexes(settings, settings.layout(datetime.now(UTC)))
+    start = math.ceil(time.time() / every_s) * every_s
+    stop = start + for_s if for_s is not None else None
+
+    def poll(pipeline: beam.Pipeline) -> dict[str, Any]:
+        return pipeline | "PollSources" >> PollSources(
+            settings.sources, OutputPaths(settings.output), every_s,
+            settings.stream.remember_ids_s, start, stop)
+
+    started = time.monotonic()
+    result = build_unbounded_pipeline(replace(job, settings=settings), poll).run()
+    result.wait_until_finish()
+    return (f"newsbeam stream: the unbounded graph ended after "
+            f"{time.monotonic() - started:.0f} s; each window was committed as a run "
+            f"(see runs/){recovered}")
+
+
 def stream(argv: list[str], stop: threading.Event | None = None) -> str:
     """Runs `newsbeam stream ARGV` until SIGTERM/SIGINT, `stop` set, or --for seconds; returns
     its closing line. Raises as `run` does (RunFailed: the stream stopped on failed batches or
     a lost lease; it commits nothing more)."""
     job = launch(argv, "stream")
     flags = job.options.view_as(StreamOptions)
-    if job.options.view_as(StandardOptions).streaming:
-        raise ConfigError("--streaming: the unbounded graph for streaming runners is not "
-                          "built yet; without --streaming, newsbeam stream runs batches on "
-                          "this runner")
     every_s = flags.every if flags.every is not None else job.settings.stream.every_s
     if every_s <= 0 or (flags.for_s is not None and flags.for_s <= 0):
         raise ConfigError("--every and --for take a number of seconds above 0")
+    if job.options.view_as(StandardOptions).streaming:
+        return stream_unbounded(job, every_s, flags.for_s)
     stop = stop or threading.Event()
     started = time.monotonic()
     ends = started + flags.for_s if flags.for_s is not None else float("inf")

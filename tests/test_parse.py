@@ -6,12 +6,16 @@ import dataclasses
 import multiprocessing.forkserver
 import shutil
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 from conftest import FIXTURES
 
 from pipeline import cli
@@ -103,14 +107,23 @@ def test_normalize_url_drops_tracking_and_fragment() -> None:
         "https://news.example.org/a?b=1")
 
 
+def unwrapped(outputs: Iterable[Any]) -> list[Any]:
+    """Outputs taken out of their windows (pages' outcomes come out in their own)."""
+    return [TaggedOutput(o.tag, o.value.value if isinstance(o.value, WindowedValue) else o.value)
+            if isinstance(o, TaggedOutput) else o.value if isinstance(o, WindowedValue) else o
+            for o in outputs]
+
+
+def process(parser: ParseDocument, document: RawDocument) -> list[Any]:
+    """ParseDocument.process as a runner calls it, for a document in the global window."""
+    return unwrapped(parser.process(document, MIN_TIMESTAMP, GlobalWindow()))
+
+
 def bundle(parser: ParseDocument, *documents: RawDocument) -> list[Any]:
-    """One bundle's outputs, those of finish_bundle taken out of their windows."""
+    """One bundle's outputs, taken out of their windows."""
     parser.start_bundle()
-    outputs = [output for document in documents for output in parser.process(document)]
-    for output in parser.finish_bundle():
-        outputs.append(TaggedOutput(output.tag, output.value.value)
-                       if isinstance(output, TaggedOutput) else output.value)
-    return outputs
+    outputs = [output for document in documents for output in process(parser, document)]
+    return outputs + unwrapped(parser.finish_bundle())
 
 
 def test_pages_are_sent_ahead_and_each_outcome_keeps_its_document(
@@ -123,17 +136,17 @@ def test_pages_are_sent_ahead_and_each_outcome_keeps_its_document(
     blank = RawDocument("blank.html", "html", "<html><body><div> </div></body></html>")
     parser = ParseDocument(dataclasses.replace(settings.parse, pages_ahead=1))
     parser.start_bundle()
-    assert list(parser.process(RawDocument("a.html", "html", page))) == []
-    [text] = parser.process(RawDocument("t.txt", "text", "Headline\n\nBody text."))
+    assert process(parser, RawDocument("a.html", "html", page)) == []
+    [text] = process(parser, RawDocument("t.txt", "text", "Headline\n\nBody text."))
     assert text.source == "t.txt"
-    [first] = parser.process(blank)
+    [first] = process(parser, blank)
     assert first.source == "a.html" and first.title == "Council approves city transport plan"
-    [error] = parser.finish_bundle()
-    assert error.tag == ERRORS and error.value.value.source == "blank.html"
-    assert error.value.value.message == "no article text found in the page"
+    [error] = unwrapped(parser.finish_bundle())
+    assert error.tag == ERRORS and error.value.source == "blank.html"
+    assert error.value.message == "no article text found in the page"
     # A bundle that fails after sending a page; the next bundle starts clean.
     parser.start_bundle()
-    assert list(parser.process(blank)) == []
+    assert process(parser, blank) == []
     outputs = bundle(parser, RawDocument("b.html", "html", page))
     assert [getattr(o, "source", None) for o in outputs] == ["b.html"]
     parser.teardown()
@@ -141,10 +154,10 @@ def test_pages_are_sent_ahead_and_each_outcome_keeps_its_document(
     parser = ParseDocument(dataclasses.replace(settings.parse, pages_ahead=2))
     parser.start_bundle()
     sent = [RawDocument(f"{name}.html", "html", page) for name in "abcd"]
-    assert [list(parser.process(document)) for document in sent[:2]] == [[], []]
-    assert [a.source for a in parser.process(sent[2])] == ["a.html"]
-    assert [a.source for a in parser.process(sent[3])] == ["b.html"]
-    assert [w.value.source for w in parser.finish_bundle()] == ["c.html", "d.html"]
+    assert [process(parser, document) for document in sent[:2]] == [[], []]
+    assert [a.source for a in process(parser, sent[2])] == ["a.html"]
+    assert [a.source for a in process(parser, sent[3])] == ["b.html"]
+    assert [a.source for a in unwrapped(parser.finish_bundle())] == ["c.html", "d.html"]
     parser.teardown()
 
 

@@ -8,9 +8,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.coders import StrUtf8Coder
-from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 
 from transforms.core import metrics
 from transforms.core.failures import ERRORS, MAIN, BadInput, StageDoFn
@@ -57,52 +54,6 @@ class KeepFirstArticle(StageDoFn):
             self._counter(metrics.no_entities_for(recognised.no_model_for)).inc()
         for mention in recognised.mentions if recognised else ():
             yield pvalue.TaggedOutput(MENTIONS, mention)
-
-
-# The source of an id's first article, and when to forget it (event time).
-_FIRST_SPEC = ReadModifyWriteStateSpec("first_source", StrUtf8Coder())
-_EXPIRY_SPEC = TimerSpec("expiry", TimeDomain.WATERMARK)
-_FIRST, _EXPIRY = beam.DoFn.StateParam(_FIRST_SPEC), beam.DoFn.TimerParam(_EXPIRY_SPEC)
-
-
-class FirstSightOfIds(beam.DoFn):
-    """(article_id, Article) -> the Article the first time its id is seen in a stream's
-    unbounded graph, in per-key state kept in the global window (before the windows, so a copy
-    arriving windows later is caught though its first was not committed yet); a later copy is
-    counted as already in the output. The state of an id is cleared `keep_s` seconds of event
-    time after its first sight: by then its window is committed and the id index holds it."""
-
-    def __init__(self, keep_s: float) -> None:
-        self.keep_s = keep_s
-        self.skipped = metrics.counter(metrics.SKIPPED_EXISTING)
-
-    def process(self, keyed: tuple[str, Any], first=_FIRST,  # noqa: ANN001 - Beam's params
-                expiry=_EXPIRY, timestamp=beam.DoFn.TimestampParam) -> Iterator[Any]:  # noqa: ANN001
-        _, article = keyed
-        if first.read() is not None:
-            self.skipped.inc()
-            return
-        first.write(article.source)
-        expiry.set(timestamp + self.keep_s)
-        yield article
-
-    @on_timer(_EXPIRY_SPEC)
-    def forget(self, first=_FIRST) -> None:  # noqa: ANN001 - Beam's params
-        first.clear()
-
-
-class FirstSight(beam.PTransform):
-    """Articles -> those whose id the stream sees for the first time (see FirstSightOfIds)."""
-
-    def __init__(self, keep_s: float) -> None:
-        super().__init__()
-        self.keep_s = keep_s
-
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return (articles
-                | "KeyById" >> beam.Map(lambda a: (a.article_id, a)).with_output_types(
-                    tuple[str, Any])
-                | "FirstSightOfIds" >> beam.ParDo(FirstSightOfIds(self.keep_s)))
 
 
 class DropDuplicates(beam.PTransform):

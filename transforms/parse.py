@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import apache_beam as beam
 import lxml.html
 from apache_beam import pvalue
-from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.core import metrics
 from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
@@ -143,42 +144,48 @@ class ParseDocument(StageDoFn):
         self.settings = settings
         self.extraction = CallWithDeadline(parse_html_job)
         self.records = metrics.counter(metrics.RECORDS)
+        self.sent_from: deque[tuple[Any, Any]] = deque()  # each page in flight's (time, window)
 
     def start_bundle(self) -> None:
         if self.extraction.in_flight:  # a failed bundle left its pages in the process
             self.extraction.stop()
+        self.sent_from.clear()
 
     def teardown(self) -> None:
         self.extraction.stop()
 
-    def process(self, document: RawDocument) -> Iterator[Any]:
+    def process(self, document: RawDocument, timestamp=beam.DoFn.TimestampParam,  # noqa: ANN001
+                window=beam.DoFn.WindowParam) -> Iterator[Any]:  # noqa: ANN001
         self.count_seen(document)
         self.records.inc()
         if document.kind != "html":
             yield from self.guarded(document, lambda: _with_text(parse_text(document)))
             return
-        yield from self.guarded(document, lambda: self._submit(document))
+        yield from self.guarded(document, lambda: self._submit(document, timestamp, window))
         while self.extraction.in_flight > self.settings.pages_ahead:
             yield from self._collect()
 
     def finish_bundle(self) -> Iterator[Any]:
         while self.extraction.in_flight:
-            for output in self._collect():
-                if isinstance(output, pvalue.TaggedOutput):
-                    yield pvalue.TaggedOutput(output.tag,
-                                              GlobalWindows.windowed_value(output.value))
-                else:
-                    yield GlobalWindows.windowed_value(output)
+            yield from self._collect()
 
-    def _submit(self, document: RawDocument) -> tuple[()]:
+    def _submit(self, document: RawDocument, timestamp: Any, window: Any) -> tuple[()]:
         """Sends the page to the extraction process; its outcome comes from `_collect`."""
         self.extraction.submit((document, self.settings.extract_options()))
+        self.sent_from.append((timestamp, window))
         return ()
 
     def _collect(self) -> Iterator[Any]:
-        """The oldest page in flight's article (or errors row)."""
+        """The oldest page in flight's article (or errors row), in that page's window (the
+        element being processed now, or none at the bundle's end, may be in another)."""
         document, _ = self.extraction.oldest()
-        yield from self.guarded(document, lambda: _with_text(self._extracted()))
+        timestamp, window = self.sent_from.popleft()
+        for output in self.guarded(document, lambda: _with_text(self._extracted())):
+            if isinstance(output, pvalue.TaggedOutput):
+                yield pvalue.TaggedOutput(output.tag, WindowedValue(output.value, timestamp,
+                                                                    [window]))
+            else:
+                yield WindowedValue(output, timestamp, [window])
 
     def _extracted(self) -> Article:
         try:

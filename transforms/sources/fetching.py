@@ -34,6 +34,7 @@ from transforms.sources.http import (
 )
 from transforms.sources.settings import FeedSettings
 from transforms.storage.index import IndexKind, latest_per_key
+from transforms.storage.layout import run_time_in
 
 # Each feed's last state (validators and body digest), for conditional GETs: the feed_state
 # dataset's rows keyed by URL, the newest per feed.
@@ -54,11 +55,18 @@ class FetchFeed(ReadInputFile):
         super().__init__(settings.max_bytes)
         self.settings = settings
         self.checked_at = checked_at
+        self.checked_in_window = checked_at
         self.client: HttpClient | None = None
         self.unchanged = metrics.counter(metrics.FEEDS_UNCHANGED)
 
     def setup(self) -> None:
         self.client = HttpClient(self.settings)
+
+    def process(self, feed, state, window=beam.DoFn.WindowParam):  # untyped: Beam reads hints
+        """As StageDoFn's, with the time of the feed's state row taken from the window (a
+        stream's unbounded graph polls each window's feeds as a run of its own)."""
+        self.checked_in_window = run_time_in(window, self.checked_at)
+        yield from super().process(feed, state)
 
     def handle(self, feed: FeedSettings, state: dict[str, dict[str, Any]]) -> Iterator[Any]:
         self.inputs.inc()
@@ -78,7 +86,8 @@ class FetchFeed(ReadInputFile):
         yield pvalue.TaggedOutput("feed_state", {
             "url": url, "etag": response.headers.get("etag"),
             "last_modified": response.headers.get("last-modified"),
-            "content_sha256": digest, "checked_at": self.checked_at})
+            "content_sha256": digest,
+            "checked_at": self.checked_in_window})
         if previous and previous.get("content_sha256") == digest:
             self.unchanged.inc()
             return

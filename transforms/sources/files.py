@@ -116,13 +116,17 @@ def input_kind(path: str) -> str:
 
 class MatchInputs(StageDoFn):
     """Expand each glob with Beam's filesystems (local, gs://, ...); a glob matching nothing is
-    an error row, not a silent no-op."""
+    an error row, not a silent no-op (unless `empty_is_error` is off: a stream's folder that
+    is empty now may not be on the next poll)."""
 
     stage = STAGE
 
+    def __init__(self, empty_is_error: bool = True) -> None:
+        self.empty_is_error = empty_is_error
+
     def handle(self, pattern: str) -> Iterator[Any]:
         matched = FileSystems.match([pattern])[0].metadata_list
-        if not matched:
+        if not matched and self.empty_is_error:
             raise BadInput(f"no file matches {pattern!r}")
         yield from sorted(matched, key=lambda m: m.path)
 

@@ -3,11 +3,15 @@ indexes (transforms/storage/index.py), at a cost that follows the run's own reco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam.coders import StrUtf8Coder
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms.core import metrics
 from transforms.core.records import article_id_for
@@ -84,3 +88,61 @@ class SkipWritten(beam.DoFn):
             self.skipped.inc(len(items))
             return
         yield from items
+
+
+# What a stream saw of a key (its signature: a file's size and time, "" for an id), and when
+# to forget it (event time).
+_SEEN_SPEC = ReadModifyWriteStateSpec("seen", StrUtf8Coder())
+_EXPIRY_SPEC = TimerSpec("expiry", TimeDomain.WATERMARK)
+_SEEN, _EXPIRY = beam.DoFn.StateParam(_SEEN_SPEC), beam.DoFn.TimerParam(_EXPIRY_SPEC)
+
+
+class FirstSightOf(beam.DoFn):
+    """(key, (signature, item)) -> the item, unless the stream saw its key with the same
+    signature before (counted under `counter`). State is kept per key for `keep_s` seconds of
+    event time after it was written: by then the item's window is committed and the output's
+    indexes hold it."""
+
+    def __init__(self, keep_s: float, counter: str) -> None:
+        self.keep_s = keep_s
+        self.seen_before = metrics.counter(counter)
+
+    def process(self, keyed: tuple[str, tuple[str, Any]], seen=_SEEN,  # noqa: ANN001
+                expiry=_EXPIRY, timestamp=beam.DoFn.TimestampParam) -> Iterator[Any]:  # noqa: ANN001
+        _, (signature, item) = keyed
+        if seen.read() == signature:
+            self.seen_before.inc()
+            return
+        seen.write(signature)
+        expiry.set(timestamp + self.keep_s)
+        yield item
+
+    @on_timer(_EXPIRY_SPEC)
+    def forget(self, seen=_SEEN) -> None:  # noqa: ANN001 - Beam's params
+        seen.clear()
+
+
+class FirstSight(beam.PTransform):
+    """Items -> those a stream's unbounded graph sees for the first time (by `key_of`), or
+    with another `signature_of` than last time (a file that changed). The state lives in the
+    global window, so an item seen in an earlier window is caught though that window may not
+    be committed yet; the items go back to their windows after."""
+
+    def __init__(self, keep_s: float, key_of: Callable[[Any], str],
+                 signature_of: Callable[[Any], str] = lambda _: "",
+                 counter: str = metrics.SKIPPED_EXISTING) -> None:
+        super().__init__()
+        self.keep_s = keep_s
+        self.key_of = key_of
+        self.signature_of = signature_of
+        self.counter = counter
+
+    def expand(self, items: beam.PCollection) -> beam.PCollection:
+        key_of, signature_of = self.key_of, self.signature_of
+        windowfn = items.windowing.windowfn
+        return (items
+                | "OneWindow" >> beam.WindowInto(GlobalWindows())
+                | "Keyed" >> beam.Map(lambda item: (key_of(item), (signature_of(item), item)))
+                .with_output_types(tuple[str, tuple[str, Any]])
+                | "FirstSightOf" >> beam.ParDo(FirstSightOf(self.keep_s, self.counter))
+                | "BackToWindows" >> beam.WindowInto(windowfn))
