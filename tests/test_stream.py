@@ -168,15 +168,12 @@ def test_sigterm_finishes_the_batch_in_progress_and_exits_zero(tmp_path: Path) -
     assert not list((output / "_lease").iterdir())
 
 
-def test_stream_flags_are_refused_by_run_and_streaming_runners_are_not_yet_taken(
+def test_stream_flags_are_refused_by_run_and_checked_by_stream(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = str(tmp_path / "out")
     assert cli.main(["run", "--every", "5", "--output", output]) == cli.EXIT_USAGE
     assert cli.main(["stream", "--every", "0", "--output", output]) == cli.EXIT_USAGE
-    assert cli.main(["stream", "--streaming", "--output", output]) == cli.EXIT_USAGE
     assert capsys.readouterr().err.splitlines() == [
         "newsbeam: unknown option '--every' for newsbeam run (neither newsbeam nor Apache "
         "Beam knows it); it is a flag of newsbeam stream",
-        "newsbeam: --every and --for take a number of seconds above 0",
-        "newsbeam: --streaming: the unbounded graph for streaming runners is not built yet; "
-        "without --streaming, newsbeam stream runs batches on this runner"]
+        "newsbeam: --every and --for take a number of seconds above 0"]

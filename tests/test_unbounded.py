@@ -10,7 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as Events
 from apache_beam.transforms.window import TimestampedValue
 from conftest import SEEDS, read_dataset, rows, run_cli
@@ -55,46 +55,121 @@ def launch_for(output: Path, *flags: str) -> Launch:
     return Launch(options, config, run_settings(config))
 
 
-def test_documents_in_three_windows_are_committed_window_by_window(tmp_path: Path) -> None:
-    output = tmp_path / "out"
+ARTICLE_COLUMNS = ("article_id", "url", "title", "text", "published_at", "language",
+                   "word_count", "removed", "keyphrases", "duplicate_of")
+BLANK_PAGE = "<html><body><div> </div></body></html>"
+
+
+def three_windows(copy: Path) -> Events:
+    """The seeds over three windows: 000 and 001, then 002 and a copy of 000 (another file,
+    the same article), then 003, 004 (which the output holds already), a page with no article
+    and, late (its window closed), 001 again under another name."""
+    return (Events()
+            .advance_watermark_to(START)
+            .add_elements([at(1, document(SEED_FILES[0])), at(2, document(SEED_FILES[1]))])
+            .advance_watermark_to(START + EVERY)
+            .add_elements([at(16, document(SEED_FILES[2])), at(17, document(copy))])
+            .advance_watermark_to(START + 2 * EVERY)
+            .add_elements([at(31, document(SEED_FILES[3])), at(32, document(SEED_FILES[4])),
+                           at(33, RawDocument(source="blank.html", kind="html",
+                                              content=BLANK_PAGE))])
+            .add_elements([at(3, document(SEED_FILES[1], "late.txt"))])
+            .advance_watermark_to_infinity())
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The five seeds through one `newsbeam run`."""
+    inputs = tmp_path_factory.mktemp("seeds")
+    for seed in SEED_FILES:
+        shutil.copy(seed, inputs / seed.name)
+    output = tmp_path_factory.mktemp("one_run") / "out"
+    assert run_cli("--input", f"{inputs}/*.txt", "--output", str(output)).returncode == 0
+    return output
+
+
+def stream_into(output: Path, tmp_path: Path) -> None:
+    """Seed 004 written by an earlier run, then the three windows streamed into `output`."""
+    history = tmp_path / "history"
+    history.mkdir()
+    shutil.copy(SEED_FILES[4], history)
+    assert run_cli("--input", f"{history}/*.txt", "--output", str(output)).returncode == 0
     copy = tmp_path / "copy_of_000.txt"
     shutil.copy(SEED_FILES[0], copy)
-    events = (Events()
-              .advance_watermark_to(START)
-              .add_elements([at(1, document(SEED_FILES[0])), at(2, document(SEED_FILES[1]))])
-              .advance_watermark_to(START + EVERY)
-              .add_elements([at(16, document(SEED_FILES[2])), at(17, document(copy))])
-              .advance_watermark_to(START + 2 * EVERY)
-              .add_elements([at(31, document(SEED_FILES[3])), at(32, document(SEED_FILES[4])),
-                             at(33, RawDocument(source="empty.txt", kind="text", content=""))])
-              .advance_watermark_to_infinity())
-    job = launch_for(output)
-    assert job.options.view_as(StandardOptions).streaming
-    build_unbounded_pipeline(job, stream_source(events)).run().wait_until_finish()
+    build_unbounded_pipeline(launch_for(output), stream_source(three_windows(copy))).run(
+        ).wait_until_finish()
+
+
+def test_documents_in_three_windows_are_committed_window_by_window(
+        tmp_path: Path, one_run: Path) -> None:
+    output = tmp_path / "out"
+    stream_into(output, tmp_path)
 
     runs = sorted(read_dataset(output, "runs"), key=lambda r: r["run_id"])
     assert [(r["mode"], r["articles_written"]) for r in runs] == [
-        ("stream", 2), ("stream", 1), ("stream", 2)]
-    assert [r["started_at"].timestamp() for r in runs] == [START, START + EVERY,
-                                                             START + 2 * EVERY]
+        ("run", 1), ("stream", 2), ("stream", 1), ("stream", 1)]
+    assert [r["started_at"].timestamp() for r in runs[1:]] == [
+        START, START + EVERY, START + 2 * EVERY]
     articles = read_dataset(output, "articles")
-    assert sorted(Path(a["source"]).name for a in articles) == sorted(s.name for s in SEED_FILES)
-    by_window = {Path(a["source"]).name: a["ingested_at"].timestamp() for a in articles}
-    assert by_window[SEED_FILES[2].name] == START + EVERY
+    windows = {Path(a["source"]).name: a["ingested_at"].timestamp() for a in articles}
+    # each once (the copy of 000 and 004 from history are not written again); the late
+    # document is dropped by its closed window (allowed lateness 0)
+    assert len(articles) == 5 and len(windows) == 5 and "late.txt" not in windows
+    assert [windows[seed.name] for seed in SEED_FILES[:4]] == [
+        START, START, START + EVERY, START + 2 * EVERY]
     errors = read_dataset(output, "errors")
-    assert [(e["source"], e["stage"]) for e in errors] == [("empty.txt", "parse")] or [
-        (e["source"], e["stage"]) for e in errors] == [("empty.txt", "sources")]
+    assert [(e["source"], e["stage"], e["ingested_at"].timestamp()) for e in errors] == [
+        ("blank.html", "parse", START + 2 * EVERY)]
     assert not list((output / "_staging").glob("*"))
-
-    # the same documents through one run: the same rows, ingest times aside
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for seed in SEED_FILES:
-        shutil.copy(seed, inputs / seed.name)
-    one_run = tmp_path / "one_run"
-    assert run_cli("--input", f"{inputs}/*.txt", "--output", str(one_run)).returncode == 0
+    # the same rows as one run over the same documents, ingest times and sources aside
     for dataset in ("entities", "topics"):
         assert rows(output, dataset) == rows(one_run, dataset), dataset
+
+    def article_rows(out: Path) -> list[tuple]:
+        return sorted(tuple(repr(a[c]) for c in ARTICLE_COLUMNS)
+                      for a in read_dataset(out, "articles"))
+    assert article_rows(output) == article_rows(one_run)
+
+
+def test_a_window_commit_interrupted_half_way_is_finished_with_nothing_lost_or_doubled(
+        tmp_path: Path, one_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that fails after moving some files: the runner retries it, and the retry
+    finishes it; one that keeps failing stops the job, and the next start's recovery
+    finishes it (as a run's)."""
+    import pipeline.commit as commit
+
+    real_rename, calls = commit.FileSystems.rename, {"n": 0}
+
+    def failing_rename(sources: list[str], targets: list[str]) -> None:
+        calls["n"] += 1
+        if calls["n"] in (3, 20):  # in the first window's commit and in a later one
+            raise OSError("the store went away")
+        real_rename(sources, targets)
+
+    monkeypatch.setattr(commit.FileSystems, "rename", staticmethod(failing_rename))
+    output = tmp_path / "out"
+    stream_into(output, tmp_path)
+    assert calls["n"] > 20
+    for dataset in ("articles", "entities", "topics"):
+        assert len(read_dataset(output, dataset)) == len(read_dataset(one_run, dataset))
+    assert len(read_dataset(output, "runs")) == 4
+    assert not list((output / "_staging").glob("*"))
+
+    monkeypatch.setattr(commit.FileSystems, "rename", staticmethod(
+        lambda sources, targets: (_ for _ in ()).throw(OSError("the store is gone"))
+        if "/_index/" in targets[0] else real_rename(sources, targets)))
+    stopped, again = tmp_path / "stopped", tmp_path / "again"
+    again.mkdir()
+    with pytest.raises(Exception, match="the store is gone"):
+        stream_into(stopped, again)
+    monkeypatch.setattr(commit.FileSystems, "rename", staticmethod(real_rename))
+    assert "interrupted commit(s) finished" in commit.recover_output(str(stopped))
+    articles = read_dataset(stopped, "articles")
+    runs = read_dataset(stopped, "runs")
+    assert len(runs) >= 2  # the earlier run and at least the first window
+    assert len(articles) == len({a["article_id"] for a in articles}) == sum(
+        r["articles_written"] for r in runs)
+    assert not list((stopped / "_staging").glob("*"))
 
 
 def page_of(seed: Path) -> str:
