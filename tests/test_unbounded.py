@@ -79,12 +79,15 @@ def three_windows(copy: Path) -> Events:
 
 @pytest.fixture(scope="module")
 def one_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The five seeds through one `newsbeam run`."""
-    inputs = tmp_path_factory.mktemp("seeds")
+    """The history the streams below start from (seed 004 written by a run), then the five
+    seeds through one `newsbeam run`."""
+    history, inputs = tmp_path_factory.mktemp("history"), tmp_path_factory.mktemp("seeds")
+    shutil.copy(SEED_FILES[4], history)
     for seed in SEED_FILES:
         shutil.copy(seed, inputs / seed.name)
     output = tmp_path_factory.mktemp("one_run") / "out"
-    assert run_cli("--input", f"{inputs}/*.txt", "--output", str(output)).returncode == 0
+    for folder in (history, inputs):
+        assert run_cli("--input", f"{folder}/*.txt", "--output", str(output)).returncode == 0
     return output
 
 
@@ -105,9 +108,9 @@ def test_documents_in_three_windows_are_committed_window_by_window(
     output = tmp_path / "out"
     stream_into(output, tmp_path)
 
-    runs = sorted(read_dataset(output, "runs"), key=lambda r: r["run_id"])
+    runs = sorted(read_dataset(output, "runs"), key=lambda r: (r["mode"], r["run_id"]))
     assert [(r["mode"], r["articles_written"]) for r in runs] == [
-        ("run", 1), ("stream", 2), ("stream", 1), ("stream", 1)]
+        ("run", 1), ("stream", 2), ("stream", 1), ("stream", 1)]  # history, then a window each
     assert [r["started_at"].timestamp() for r in runs[1:]] == [
         START, START + EVERY, START + 2 * EVERY]
     articles = read_dataset(output, "articles")
@@ -121,7 +124,8 @@ def test_documents_in_three_windows_are_committed_window_by_window(
     assert [(e["source"], e["stage"], e["ingested_at"].timestamp()) for e in errors] == [
         ("blank.html", "parse", START + 2 * EVERY)]
     assert not list((output / "_staging").glob("*"))
-    # the same rows as one run over the same documents, ingest times and sources aside
+    # the same rows as one run over the same documents on the same history, ingest times and
+    # sources aside
     for dataset in ("entities", "topics"):
         assert rows(output, dataset) == rows(one_run, dataset), dataset
 
