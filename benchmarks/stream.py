@@ -205,8 +205,10 @@ def tally(rate: int, publisher: Publisher, output: Path,
         key = row["url"] if row["url"] in publisher.published else row["source"]
         committed.setdefault(key, []).append(runs[row["ingested_at"]])
     last_batch_began = max(runs).timestamp() if runs else 0.0
-    latencies = [min(times) - publisher.published[key] for key, times in committed.items()
-                 if key in publisher.published]
+    latency_at = sorted((publisher.published[key], min(times) - publisher.published[key])
+                        for key, times in committed.items() if key in publisher.published)
+    latencies = [latency for _, latency in latency_at]
+    half = len(latencies) // 2
     missing = [key for key in publisher.published if key not in committed]
     lost = [key for key in missing if publisher.published[key] < last_batch_began
             and key not in errors]
@@ -215,6 +217,8 @@ def tally(rate: int, publisher: Publisher, output: Path,
     return {"rate": rate, "status": status, "published": len(publisher.published),
             "committed": len(committed), "batches": len(batches),
             "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
+            "p95_first": percentile(latencies[:half], 0.95),
+            "p95_second": percentile(latencies[half:], 0.95),
             "max": max(latencies, default=float("nan")), "lost": len(lost),
             "doubled": sum(len(times) - 1 for times in committed.values()),
             "errors": len(errors), "backlog": len(missing), "at_10": at_10, "at_end": at_end}
@@ -231,13 +235,15 @@ def main(argv: list[str] | None = None) -> int:
           f"a feed entry with its page, a .txt file, an .html file; "
           f"{platform.python_version()}, {os.cpu_count()} cores")
     print(f"{'items/min':>9} {'published':>9} {'committed':>9} {'batches':>7} {'p50 s':>6} "
-          f"{'p95 s':>6} {'max s':>6} {'lost':>4} {'doubled':>7} {'errors':>6} "
+          f"{'p95 s':>6} {'p95 1st/2nd half':>16} {'max s':>6} {'lost':>4} {'doubled':>7} "
+          f"{'errors':>6} "
           f"{'RSS@10 MB':>9} {'RSS end':>7} {'fds@10/end':>10} {'children@10/end':>15} "
           f"{'backlog':>7} {'exit':>4}")
     for r in results:
         ten, end = r["at_10"], r["at_end"]
         print(f"{r['rate']:>9} {r['published']:>9} {r['committed']:>9} {r['batches']:>7} "
-              f"{r['p50']:>6.1f} {r['p95']:>6.1f} {r['max']:>6.1f} {r['lost']:>4} "
+              f"{r['p50']:>6.1f} {r['p95']:>6.1f} "
+              f"{r['p95_first']:>7.1f}/{r['p95_second']:<8.1f} {r['max']:>6.1f} {r['lost']:>4} "
               f"{r['doubled']:>7} {r['errors']:>6} {ten.get('rss_mb', 0):>9.0f} "
               f"{end.get('rss_mb', 0):>7.0f} "
               f"{ten.get('fds', 0):>5}/{end.get('fds', 0):<4} "
