@@ -21,6 +21,8 @@ from pipeline.config import load_config, run_settings
 from pipeline.run import Launch
 from pipeline.stream import build_unbounded_pipeline
 from transforms.core.records import RawDocument
+from transforms.sources import PollSources
+from transforms.storage.layout import OutputPaths
 
 pytestmark = pytest.mark.slow
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -217,3 +219,20 @@ def test_the_unbounded_graph_polls_a_folder_and_a_feed(tmp_path: Path) -> None:
     assert sum(r["articles_written"] for r in runs) == 4
     assert len(read_dataset(output, "entities")) > 50
     assert not list((output / "_staging").glob("*"))
+
+
+def test_the_unbounded_graph_translates_for_dataflow() -> None:
+    """Dataflow's runner translates and validates the unbounded graph without submitting it
+    (--dry_run, offline): a step Dataflow cannot run would fail here."""
+    config = {**load_config(), "output": "gs://bucket/newsbeam",
+              "inputs": ["gs://bucket/inbox/*.html"],
+              "feeds": [{"url": "https://example.org/rss", "name": "", "fetch_pages": True,
+                         "max_items": 0}]}
+    settings = run_settings(config)
+    options = PipelineOptions([
+        "--streaming", "--runner=DataflowRunner", "--dry_run=True", "--project=newsbeam-test",
+        "--region=europe-west1", "--temp_location=gs://bucket/tmp"])
+    pipeline = build_unbounded_pipeline(Launch(options, config, settings), lambda p: p | (
+        "PollSources" >> PollSources(settings.sources, OutputPaths(settings.output), EVERY,
+                                     settings.stream.remember_ids_s, START)))
+    assert pipeline.run().state == "DONE"
