@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 # (status, headers, body); a route may also be a function of (request headers, hit number).
 Answer = tuple[int, dict[str, str], bytes]
@@ -27,6 +28,14 @@ def page(body: bytes | str, content_type: str = "text/html; charset=utf-8",
          status: int = 200, **headers: str) -> Route:
     data = body.encode() if isinstance(body, str) else body
     return lambda _headers, _hit: (status, {"Content-Type": content_type, **headers}, data)
+
+
+def page_of(seed: Path) -> str:
+    """A text seed (title line, then paragraphs) as an article's HTML page."""
+    title, _, body = seed.read_text(encoding="utf-8").partition("\n")
+    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n") if p.strip())
+    return (f"<html lang='en'><head><title>{title}</title></head><body><article>"
+            f"<h1>{title}</h1>{paragraphs}</article></body></html>")
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS, read_dataset
-from httpserver import page, serve
+from httpserver import page, page_of, serve
 
 from pipeline import cli
 from pipeline.lease import Lease, LeaseBusy, LeaseSettings
@@ -37,13 +37,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 120) -> None:
 
 def article_count(output: Path) -> int:
     return len(read_dataset(output, "articles")) if (output / "articles").exists() else 0
-
-
-def page_of(seed: Path) -> str:
-    title, _, body = seed.read_text(encoding="utf-8").partition("\n")
-    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n") if p.strip())
-    return (f"<html lang='en'><head><title>{title}</title></head><body><article>"
-            f"<h1>{title}</h1>{paragraphs}</article></body></html>")
 
 
 def test_a_stream_takes_what_is_new_between_batches_once(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as Events
 from apache_beam.transforms.window import TimestampedValue
 from conftest import SEEDS, read_dataset, rows, run_cli
-from httpserver import page, serve
+from httpserver import page, page_of, serve
 
 from pipeline import cli
 from pipeline.config import load_config, run_settings
@@ -176,13 +176,6 @@ def test_a_window_commit_interrupted_half_way_is_finished_with_nothing_lost_or_d
     assert len(articles) == len({a["article_id"] for a in articles}) == sum(
         r["articles_written"] for r in runs)
     assert not list((stopped / "_staging").glob("*"))
-
-
-def page_of(seed: Path) -> str:
-    title, _, body = seed.read_text(encoding="utf-8").partition("\n")
-    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n\n") if p.strip())
-    return (f"<html lang='en'><head><title>{title}</title></head><body><article>"
-            f"<h1>{title}</h1>{paragraphs}</article></body></html>")
 
 
 def test_the_unbounded_graph_polls_a_folder_and_a_feed(tmp_path: Path) -> None:
