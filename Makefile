@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/newsbeam run
 
+# Tests in parallel, one process per core; each test module stays on one process (its
+# fixtures, such as a run of the seeds, are made once).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
