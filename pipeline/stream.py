@@ -57,10 +57,9 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 class Stream:
     """The batches of one stream, under one lease."""
 
-    def __init__(self, job: Launch, lease: Lease, every_s: float) -> None:
+    def __init__(self, job: Launch, lease: Lease) -> None:
         self.job = job
         self.lease = lease
-        self.every_s = every_s
         self.settings = job.settings.stream
         self.batches = self.committed = self.failed_in_row = 0
         self.totals: Counter[str] = Counter()
@@ -174,7 +173,7 @@ def stream(argv: list[str], stop: threading.Event | None = None) -> str:
     ends = started + flags.for_s if flags.for_s is not None else float("inf")
     with stop_on_signals(stop), Lease(job.settings.output, job.settings.lease,
                                       "stream") as lease:
-        batches = Stream(job, lease, every_s)
+        batches = Stream(job, lease)
         while not stop.is_set() and time.monotonic() < ends:
             began = time.monotonic()
             batches.batch()
