@@ -118,12 +118,12 @@ class CommitWindows(beam.DoFn):
             if not FileSystems.exists(layout.manifest):  # committed already (a retry)
                 return
             if FileSystems.exists(layout.marker(COMMITTING)):  # a retry of a commit begun
-                finish_commit(layout, _finish_commit(layout))
-                yield layout.stamp
-                return
-            totals, staged_errors = written_counts(layout)
-            row = runs_row(layout, self.config, self.runner, "stream", totals,
-                           datetime.now(UTC), time.monotonic() - started, staged_errors, {})
-            add_to_manifest(layout, [stage_runs_row(layout, row)])
-            finish_commit(layout, commit_run(layout))
+                committed = _finish_commit(layout)
+            else:
+                totals, staged_errors = written_counts(layout)
+                row = runs_row(layout, self.config, self.runner, "stream", totals,
+                               datetime.now(UTC), time.monotonic() - started, staged_errors, {})
+                add_to_manifest(layout, [stage_runs_row(layout, row)])
+                committed = commit_run(layout)
+            finish_commit(layout, committed)
         yield layout.stamp
