@@ -55,7 +55,6 @@ class FetchFeed(ReadInputFile):
         super().__init__(settings.max_bytes)
         self.settings = settings
         self.checked_at = checked_at
-        self.checked_in_window = checked_at
         self.client: HttpClient | None = None
         self.unchanged = metrics.counter(metrics.FEEDS_UNCHANGED)
 
@@ -65,10 +64,10 @@ class FetchFeed(ReadInputFile):
     def process(self, feed, state, window=beam.DoFn.WindowParam):  # untyped: Beam reads hints
         """As StageDoFn's, with the time of the feed's state row taken from the window (a
         stream's unbounded graph polls each window's feeds as a run of its own)."""
-        self.checked_in_window = run_time_in(window, self.checked_at)
-        yield from super().process(feed, state)
+        yield from super().process(feed, state, run_time_in(window, self.checked_at))
 
-    def handle(self, feed: FeedSettings, state: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    def handle(self, feed: FeedSettings, state: dict[str, dict[str, Any]],
+               checked_at: datetime) -> Iterator[Any]:
         self.inputs.inc()
         if self.client is None:
             self.setup()
@@ -87,7 +86,7 @@ class FetchFeed(ReadInputFile):
             "url": url, "etag": response.headers.get("etag"),
             "last_modified": response.headers.get("last-modified"),
             "content_sha256": digest,
-            "checked_at": self.checked_in_window})
+            "checked_at": checked_at})
         if previous and previous.get("content_sha256") == digest:
             self.unchanged.inc()
             return
