@@ -15,7 +15,7 @@ from transforms.core.records import Article, ErrorRecord
 from transforms.core.text import word_count
 from transforms.storage.history import ARTICLE_IDS
 from transforms.storage.index import WriteIndexes
-from transforms.storage.layout import OutputLayout, run_time_in, windowed
+from transforms.storage.layout import CombinePerRun, OutputLayout, run_time_in
 from transforms.storage.manifest import write_manifest
 from transforms.storage.parquet_files import schema_row, write_parquet
 
@@ -116,10 +116,8 @@ class WriteDatasets(beam.PTransform):
                      | "IndexArticleIds" >> WriteIndexes(
                          self.layout, {ARTICLE_IDS.name: ARTICLE_IDS}))
         every_file = files | "AllFiles" >> beam.Flatten()
-        listed = beam.combiners.ToList()
         manifests = (every_file
-                     | "ListFiles" >> (listed.without_defaults() if windowed(every_file)
-                                       else listed)
+                     | "ListFiles" >> CombinePerRun(beam.combiners.ToListCombineFn())
                      | "WriteManifest" >> beam.Map(
                          lambda paths, window=beam.DoFn.WindowParam: write_manifest(
                              paths, layout.in_window(window), list(rows))))

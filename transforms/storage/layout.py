@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows, IntervalWindow
 
@@ -81,11 +82,21 @@ def run_time_in(window: object, run_time: datetime) -> datetime:
     return run_time
 
 
-def windowed(pcoll: object) -> bool:
-    """Whether a PCollection is in the fixed windows of a stream's unbounded graph (each
-    window a run of its own) rather than a batch run's global window: a global combine then
-    gives nothing for an empty window, not a default."""
-    return not isinstance(pcoll.windowing.windowfn, GlobalWindows)
+class CombinePerRun(beam.PTransform):
+    """A global combine, once per run: in a batch run's global window, as CombineGlobally
+    (an empty run gives the combine's default); in the fixed windows of a stream's unbounded
+    graph (each window a run of its own), once per window that has elements (an empty window
+    gives nothing, where a default would need the window's end to be known)."""
+
+    def __init__(self, combine_fn: beam.CombineFn) -> None:
+        super().__init__()
+        self.combine_fn = combine_fn
+
+    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
+        combine = beam.CombineGlobally(self.combine_fn)
+        if not isinstance(pcoll.windowing.windowfn, GlobalWindows):
+            combine = combine.without_defaults()
+        return pcoll | "CombineGlobally" >> combine
 
 
 def index_relative(name: str, bucket: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.storage.index import LookupIndex
-from transforms.storage.layout import OutputPaths, windowed
+from transforms.storage.layout import CombinePerRun, OutputPaths
 from transforms.stories.indexes import ARTICLE_STORIES, STORY_STATE
 from transforms.stories.profiles import Profile, cosine, unit_top
 from transforms.stories.settings import StorySettings
@@ -94,9 +94,8 @@ class FormComponents(beam.PTransform):
             lambda link: [(_ARTICLE + link.article_id, _ARTICLE + link.other_id)]
             if link.other_fresh else [])
         edges = (story_edges, fresh_edges) | "AllEdges" >> beam.Flatten()
-        unite = beam.CombineGlobally(UniteLinks())
         components = (edges
-                      | "Components" >> (unite.without_defaults() if windowed(edges) else unite)
+                      | "Components" >> CombinePerRun(UniteLinks())
                       | "EachNode" >> beam.FlatMap(lambda nodes: nodes))
         return components
 
