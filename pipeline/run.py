@@ -169,7 +169,8 @@ def files_all_read(settings: RunSettings) -> int | None:
     if not all(matched):
         return None
     files = [m for found in matched for m in found]
-    return None if unread_files(files, OutputPaths(settings.output)) else len(files)
+    new_file = next(unread_files(files, OutputPaths(settings.output)), None)
+    return None if new_file is not None else len(files)
 
 
 def found_nothing(totals: Counter[str]) -> bool:

@@ -24,6 +24,7 @@ from transforms.sources.files import (
     MatchInputs,
     ReadInputFile,
     UnreadFiles,
+    file_signature,
     input_file_row,
 )
 from transforms.sources.settings import SourceSettings
@@ -72,9 +73,7 @@ class ReadSources(beam.PTransform):
         unread = matches | "UnreadFiles" >> UnreadFiles(self.output)
         if polling:
             unread = unread | "FirstSightOfFiles" >> FirstSight(
-                self.remember_s, lambda m: m.path,
-                lambda m: f"{m.size_in_bytes}:{m.last_updated_in_seconds!r}",
-                metrics.FILES_UNCHANGED)
+                self.remember_s, lambda m: m.path, file_signature, metrics.FILES_UNCHANGED)
         files = (
             unread
             | "SpreadFiles" >> beam.Reshuffle()

@@ -44,6 +44,11 @@ INPUT_FILES = IndexKind(
     lambda table: latest_per_key(table, "read_at"), False, "", {})
 
 
+def file_signature(metadata: FileMetadata) -> str:
+    """What tells one state of a file from another: its size and modification time."""
+    return f"{metadata.size_in_bytes}:{metadata.last_updated_in_seconds!r}"
+
+
 def read_before(metadata: FileMetadata, row: dict[str, Any] | None) -> bool:
     """Whether the index row of a matched file's path says it was read as it is now."""
     return (row is not None and row["size"] == metadata.size_in_bytes
@@ -56,17 +61,18 @@ def input_file_row(metadata: FileMetadata, run_time: datetime) -> dict[str, Any]
             "read_at": run_time.strftime(STAMP_FORMAT)}
 
 
-def unread_files(matched: Iterable[FileMetadata], output: OutputPaths) -> list[FileMetadata]:
-    """The matched files that no run has read as they are now: what a run checks before it
-    builds a graph (the graph's UnreadFiles step decides the same, file by file)."""
-    by_path = {m.path: m for m in matched}
-    by_bucket: dict[str, list[str]] = {}
-    for path in by_path:
-        by_bucket.setdefault(INPUT_FILES.bucket_of(path), []).append(path)
-    rows = {row["key"]: row for bucket, paths in by_bucket.items()
-            for row in read_bucket(output.index_bucket(INPUT_FILES.name, bucket), INPUT_FILES,
-                                   paths).to_pylist()}
-    return [m for path, m in sorted(by_path.items()) if not read_before(m, rows.get(path))]
+def unread_files(matched: Iterable[FileMetadata], output: OutputPaths
+                 ) -> Iterator[FileMetadata]:
+    """The matched files that no run has read as they are now, an index bucket at a time: what
+    a run checks before it builds a graph (the graph's UnreadFiles step decides the same, file
+    by file), so that check can stop at the first bucket that holds a new file."""
+    by_bucket: dict[str, dict[str, FileMetadata]] = {}
+    for metadata in matched:
+        by_bucket.setdefault(INPUT_FILES.bucket_of(metadata.path), {})[metadata.path] = metadata
+    for bucket, files in by_bucket.items():
+        rows = {row["key"]: row for row in read_bucket(
+            output.index_bucket(INPUT_FILES.name, bucket), INPUT_FILES, files).to_pylist()}
+        yield from (m for path, m in files.items() if not read_before(m, rows.get(path)))
 
 
 class SkipReadBefore(beam.DoFn):
