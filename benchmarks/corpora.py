@@ -48,3 +48,30 @@ def ecbplus_texts() -> dict[str, str]:
     """{doc_id: its tokenised text, one sentence a line}."""
     with gzip.open(BENCHMARKS / "ecbplus" / "documents.jsonl.gz", "rt", encoding="utf-8") as f:
         return {doc["doc_id"]: doc["text"] for doc in map(json.loads, f)}
+
+
+# The language each fundus-dev page is written in: its country's, but for the publishers that
+# write in another (read from their gold bodies).
+FUNDUS_COUNTRY_LANGUAGE = {
+    "at": "de", "au": "en", "be": "nl", "ca": "en", "ch": "de", "de": "de", "dk": "da",
+    "es": "es", "fr": "fr", "id": "id", "it": "it", "jp": "ja", "kr": "ko", "ls": "en",
+    "my": "en", "na": "en", "no": "no", "pl": "pl", "pt": "pt", "ru": "ru", "se": "sv",
+    "tr": "tr", "tw": "zh", "ua": "uk", "uk": "en", "us": "en", "za": "en"}
+FUNDUS_PUBLISHER_LANGUAGE = {
+    "MallorcaZeitung": "de", "Tageszeitung": "de", "TheJapanNews": "en",
+    "ThePortugalNews": "en", "TaipeiTimes": "en", "Pravda": "ru", "EyethuNews": "zu",
+    "Ilanga": "zu"}
+
+
+def fundus_pages() -> dict[str, tuple[str, dict[str, object]]]:
+    """{page stem: (its HTML decoded as newsbeam decodes a file, its gold fields with
+    "language" added)} of fundus-dev."""
+    root = BENCHMARKS / "fundus-dev"
+    gold = json.loads((root / "gold.json").read_text(encoding="utf-8"))
+    pages = {}
+    for stem, fields in gold.items():
+        language = FUNDUS_PUBLISHER_LANGUAGE.get(
+            fields["publisher"], FUNDUS_COUNTRY_LANGUAGE[fields["country"]])
+        html = decode_text(gzip.decompress((root / "html" / f"{stem}.html.gz").read_bytes()))
+        pages[stem] = (html, {**fields, "language": language})
+    return pages

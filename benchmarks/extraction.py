@@ -19,6 +19,7 @@ import logging
 import re
 import sys
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -26,11 +27,12 @@ from pathlib import Path
 
 import trafilatura
 
-from benchmarks.corpora import BENCHMARKS, ROOT, bbc_texts, ecbplus_texts
+from benchmarks.corpora import BENCHMARKS, ROOT, bbc_texts, ecbplus_texts, fundus_pages
 from pipeline.config import load_config, run_settings
 from transforms.clean import clean_article
 from transforms.core.failures import BadInput
-from transforms.core.records import RawDocument
+from transforms.core.language import primary_language
+from transforms.core.records import RawDocument, utc_datetime
 from transforms.core.text import word_count
 from transforms.parse import parse_html, parse_text
 from transforms.sources.decode import decode_text
@@ -130,6 +132,119 @@ def run(data: Path = DEFAULT_DATA) -> dict[str, list[dict[str, object]]]:
     }
 
 
+def _folded(text: str | None) -> str:
+    """Whitespace and case folded, invisible format characters (soft hyphens) out."""
+    text = "".join(c for c in (text or "") if unicodedata.category(c) != "Cf")
+    return " ".join(text.split()).casefold()
+
+
+def set_f1(predicted: list[str], gold: list[str]) -> float:
+    """F1 of two sets of lower-cased names; 1 when both are empty."""
+    pred, true = {_folded(p) for p in predicted}, {_folded(g) for g in gold}
+    if not pred and not true:
+        return 1.0
+    overlap = len(pred & true)
+    return 2 * overlap / (len(pred) + len(true))
+
+
+def _language(tag: str | None) -> str:
+    """Norwegian Bokmål and Nynorsk count as Norwegian."""
+    code = primary_language(tag)
+    return "no" if code in ("nb", "nn") else code
+
+
+def _same_day(predicted: object, gold: str) -> bool:
+    """Both as UTC calendar days (newsbeam stores UTC)."""
+    truth = utc_datetime(gold.replace(" ", "T", 1))
+    return predicted is not None and truth is not None and predicted.date() == truth.date()
+
+
+def fundus_scores() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """{field: score per page} of newsbeam's parse + clean and of trafilatura alone on the
+    fundus-dev pages (each given its URL and crawl time, as a fetch or a WARC record gives)."""
+    rules, options = _rules_and_options()
+    newsbeam: dict[str, dict[str, float]] = {}
+    alone: dict[str, dict[str, float]] = {}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / "fundus.tsv").open("w", encoding="utf-8") as out:
+        out.write("page\tfield\tgold\tnewsbeam\ttrafilatura\n")
+        for stem, (html, gold) in fundus_pages().items():
+            raw = RawDocument(source=f"{stem}.html", kind="html", content=html, url=gold["url"],
+                              fetched_at=utc_datetime(gold["crawl_date"].replace(" ", "T")))
+            try:
+                article = clean_article(parse_html(raw, options), rules)
+            except BadInput:
+                article = None
+            extracted = trafilatura.bare_extraction(html, url=gold["url"], with_metadata=True)
+            mine = {"body": article.text if article else "",
+                    "title": article and article.title,
+                    "authors": list(article.metadata.authors) if article else [],
+                    "byline": ([*article.metadata.authors, *filter(None, [
+                        article.metadata.credit])] if article else []),
+                    "date": article and article.published_at,
+                    "language": article and article.language}
+            theirs = {"body": trafilatura.extract(html, url=gold["url"]) or "",
+                      "title": extracted and extracted.title,
+                      "authors": (extracted.author or "").split("; ") if extracted
+                      and extracted.author else [],
+                      "date": extracted and utc_datetime(extracted.date),
+                      "language": extracted and extracted.language}
+            theirs["byline"] = theirs["authors"]
+            for fields, scores in ((mine, newsbeam), (theirs, alone)):
+                row = scores.setdefault(stem, {})
+                row["body"] = _f1(*document_scores(fields["body"], gold["body"]))
+                row["title"] = float(_folded(fields["title"]) == _folded(gold["title"]))
+                row["authors"] = set_f1(fields["authors"], gold["authors"] or [])
+                row["byline"] = set_f1(fields["byline"], gold["authors"] or [])
+                if gold["publishing_date"]:
+                    row["date"] = float(_same_day(fields["date"], gold["publishing_date"]))
+                row["language"] = float(_language(fields["language"]) == gold["language"])
+            for field in ("title", "authors", "byline", "date", "language"):
+                if newsbeam[stem].get(field, 1.0) < 1.0:
+                    out.write(f"{stem}\t{field}\t{gold.get(_GOLD_FIELD.get(field, field))}\t"
+                              f"{mine[field]}\t{theirs[field]}\n")
+    return newsbeam, alone
+
+
+_GOLD_FIELD = {"byline": "authors", "date": "publishing_date"}
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _mean(scores: dict[str, dict[str, float]], field: str) -> float:
+    values = [row[field] for row in scores.values() if field in row]
+    return sum(values) / len(values)
+
+
+def _rules_and_options() -> tuple[object, dict[str, bool]]:
+    settings = run_settings(load_config())
+    return settings.clean.boilerplate, settings.parse.extract_options()
+
+
+def print_fundus() -> None:
+    """The fundus-dev block: each field's mean over pages against its target."""
+    newsbeam, alone = fundus_scores()
+    body_target = _mean(alone, "body") + 0.01
+    targets = {"body": ("body shingle F1", body_target),
+               "title": ("title exact (folded)", 0.85),
+               "authors": ("authors F1 (people only)", None),
+               "byline": ("byline F1 (authors+credit)", 0.85),
+               "date": ("date, same UTC day", 0.95),
+               "language": ("language", 0.97)}
+    publishers = len({stem.split("_")[2] for stem in newsbeam})
+    print(f"\nfundus-dev, {date.today()}: {len(newsbeam)} pages, {publishers} publishers; "
+          "mean per page")
+    print(f"{'field':<28} {'newsbeam':>9} {'trafilatura':>11} {'target':>7}  met")
+    for field, (label, target) in targets.items():
+        score = _mean(newsbeam, field)
+        shown = "" if target is None else f"{target:.3f}"
+        met = "" if target is None else ("yes" if score >= target else "NO")
+        print(f"{label:<28} {score:>9.3f} {_mean(alone, field):>11.3f} {shown:>7}  {met}")
+    print("       pages below 1 per field: benchmarks/results/fundus.tsv")
+
+
 def clean_texts() -> dict[str, list[tuple[str, str]]]:
     """The clean-article sets: BBC texts (headline, blank line, body) and ECB+ documents."""
     return {"BBC texts": list(bbc_texts().items()),
@@ -176,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         share, total, removed = words_kept(name, texts)
         print(f"{name:<16} {len(texts):>9} {total:>9} {removed:>8} {share:>8.2%}")
     print("       removed blocks: benchmarks/results/kept-bbc.tsv, kept-ecbplus.tsv")
+    print_fundus()
     return 0
 
 

@@ -60,7 +60,8 @@ def test_html_page_through_trafilatura(settings: RunSettings) -> None:
                          settings.parse.extract_options())
     assert article.title == "Council approves city transport plan"
     assert article.url == "https://news.example.org/local/council-transport-plan"
-    assert article.published_at == datetime(2024, 3, 5, tzinfo=UTC)
+    assert article.published_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)  # the full time
+    assert article.metadata.published_at_source == "meta"
     assert article.language == "en-gb"
     paragraphs = article.text.split("\n\n")
     assert paragraphs[0].startswith("Buses will run every ten minutes")  # title not repeated

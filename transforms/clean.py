@@ -11,8 +11,9 @@ from typing import Any
 import apache_beam as beam
 
 from transforms.core import metrics
+from transforms.core.bylines import byline_line
 from transforms.core.failures import BadInput, StageDoFn, apply_stage
-from transforms.core.records import Article, Removed
+from transforms.core.records import Article, Metadata, Removed, host_of
 from transforms.core.settings import check_at_least
 from transforms.core.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, word_count
 
@@ -330,7 +331,23 @@ def clean_article(article: Article, rules: BoilerplateRules) -> Article:
             kept.append(paragraph)
         else:
             removed.append(Removed(paragraph, reason))
-    return replace(article, title=title, text=PARAGRAPH_BREAK.join(kept), removed=tuple(removed))
+    return replace(article, title=title, text=PARAGRAPH_BREAK.join(kept), removed=tuple(removed),
+                   metadata=_with_byline(article, removed))
+
+
+def _with_byline(article: Article, removed: list[Removed]) -> Metadata:
+    """Where nothing structured names the authors, the byline line taken out of the body
+    does."""
+    metadata = article.metadata
+    if metadata.authors:
+        return metadata
+    sites = [site for site in (metadata.site_name, host_of(article.url)) if site]
+    for block in removed:
+        found = byline_line(block.text, sites) if block.reason == "byline" else None
+        if found and (found.authors or (found.credit and not metadata.credit)):
+            return replace(metadata, authors=found.authors,
+                           credit=metadata.credit or found.credit)
+    return metadata
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from transforms.storage.parquet_files import schema_row, write_parquet
 
 def article_row(article: Article, ingested_at: datetime,
                 duplicate_of: str | None = None) -> dict[str, Any]:
+    metadata = article.metadata
     return {
         "article_id": article.article_id,
         "source": article.source,
@@ -35,6 +36,14 @@ def article_row(article: Article, ingested_at: datetime,
         "keyphrases": list(article.keyphrases),
         "ingested_at": ingested_at,
         "duplicate_of": duplicate_of,
+        "authors": list(metadata.authors),
+        "credit": metadata.credit,
+        "modified_at": metadata.modified_at,
+        "published_at_source": metadata.published_at_source,
+        "image_url": metadata.image_url,
+        "description": metadata.description,
+        "site_name": metadata.site_name,
+        "tags": list(metadata.tags),
     }
 
 

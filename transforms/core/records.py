@@ -14,6 +14,24 @@ _TRACKING_PARAM = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid)$", re.I)
 
 
 @dataclass(frozen=True)
+class Metadata:
+    """What a source says about an article beside its text: a feed entry or a sitemap before
+    the page is read, then the page itself (JSON-LD, meta tags) and its byline."""
+
+    authors: tuple[str, ...] = ()  # people, one name each
+    credit: str | None = None  # the agency or outlet credited ("Associated Press")
+    published_at_source: str | None = None  # which evidence gave published_at
+    modified_at: datetime | None = None
+    image_url: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    tags: tuple[str, ...] = ()  # the publisher's own tags, categories and keywords
+
+
+NO_METADATA = Metadata()
+
+
+@dataclass(frozen=True)
 class RawDocument:
     """One input record before parsing: a text file, an HTML page or a feed entry."""
 
@@ -24,6 +42,8 @@ class RawDocument:
     title: str | None = None
     published_at: datetime | None = None
     identity: str | None = None  # what makes the record itself (feed entry id); content if None
+    metadata: Metadata = NO_METADATA
+    fetched_at: datetime | None = None  # when the page was fetched (a WARC record's date)
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,7 @@ class Article:
     language: str | None = None
     removed: tuple[Removed, ...] = field(default_factory=tuple)
     keyphrases: tuple[str, ...] = ()  # filled by the key-phrase step, before the branches
+    metadata: Metadata = NO_METADATA
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,12 @@ def utc_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def host_of(url: str | None) -> str | None:
+    """The host a URL names, without "www."; None for no URL or a path."""
+    host = urlsplit(url or "").hostname
+    return host.removeprefix("www.") if host else None
 
 
 def normalize_url(url: str) -> str:

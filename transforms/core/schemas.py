@@ -20,6 +20,15 @@ ARTICLES = pa.schema([
     pa.field("keyphrases", pa.list_(pa.string()), nullable=False),
     pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
     pa.field("duplicate_of", pa.string()),  # the first near copy's article_id
+    pa.field("authors", pa.list_(pa.string()), nullable=False),  # people, one name each
+    pa.field("credit", pa.string()),  # agency or outlet credited ("Associated Press")
+    pa.field("modified_at", UTC_TIMESTAMP),
+    # which evidence gave published_at: feed, sitemap, json-ld, meta, url or text
+    pa.field("published_at_source", pa.string()),
+    pa.field("image_url", pa.string()),
+    pa.field("description", pa.string()),
+    pa.field("site_name", pa.string()),
+    pa.field("tags", pa.list_(pa.string()), nullable=False),  # the publisher's own
 ])
 
 ENTITIES = pa.schema([

@@ -30,10 +30,17 @@ def schema_row(record: Any, dataset: str) -> dict[str, Any]:
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A table read from a file of a dataset as the dataset's schema (or some of its columns)
-    is now: columns added since the file was written come as nulls."""
+    is now: columns added since the file was written come as nulls (lists that are never
+    null as empty lists)."""
     columns = {field.name: table.column(field.name) if field.name in table.column_names
-               else pa.nulls(table.num_rows, field.type) for field in schema}
+               else _missing(field, table.num_rows) for field in schema}
     return pa.table(columns).cast(schema)
+
+
+def _missing(field: pa.Field, rows: int) -> pa.Array:
+    if not field.nullable and pa.types.is_list(field.type):
+        return pa.array([[]] * rows, field.type)
+    return pa.nulls(rows, field.type)
 
 
 def new_parquet_writer(handle: BinaryIO, dataset: str) -> pq.ParquetWriter:

@@ -1,0 +1,245 @@
+"""What a page says about its article beside the text: JSON-LD (schema.org NewsArticle and
+kin) and meta tags (Open Graph, article:*, Dublin Core, Parse.ly, citation_*).
+
+Each field keeps where it came from, so the article can say which evidence gave its date."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+
+from transforms.core.records import host_of, utc_datetime
+
+_ARTICLE_TYPES = re.compile(r"(?:Article|BlogPosting|Report|NewsArticle|LiveBlogPosting|"
+                            r"Posting|WebPage|Story)$", re.IGNORECASE)
+_JSON_COMMENT = re.compile(r"^\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\]\]>|\]\]>)\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f]")  # JSON forbids them raw inside strings
+# Dates in a URL: /2024/05/03/, /2024-05-03/, -20241203- (a year this century, a real month).
+_URL_DATE = re.compile(r"(?<!\d)(20\d\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+_SPLIT_TAGS = re.compile(r"\s*[,;]\s*")
+_MAX_H1S = 5
+
+# Meta tags by field, most specific first (name= or property= or itemprop=, case-folded).
+_META_PUBLISHED = ("article:published_time", "og:article:published_time", "datepublished",
+                   "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created",
+                   "dc.date", "pubdate", "publishdate", "publish-date", "publication_date",
+                   "citation_publication_date", "date", "og:published_time")
+_META_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified",
+                  "dcterms.modified", "last-modified", "lastmod")
+_META_AUTHORS = ("author", "article:author", "parsely-author", "sailthru.author",
+                 "dc.creator", "dcterms.creator", "citation_author", "byl")
+_META_TAGS = ("article:tag", "news_keywords", "keywords", "parsely-tags", "sailthru.tags",
+              "article:section")
+
+
+@dataclass
+class PageMetadata:
+    """The page's own statements about its article; every field may be missing."""
+
+    headlines: list[str] = field(default_factory=list)  # og:title, JSON-LD, twitter, <title>
+    h1s: list[str] = field(default_factory=list)  # the page's visible top headings
+    people: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)  # authors that are organisations
+    published: list[tuple[str, datetime]] = field(default_factory=list)  # (evidence, time)
+    modified: datetime | None = None
+    image_url: str | None = None
+    description: str | None = None
+    site_names: list[str] = field(default_factory=list)  # og:site_name, publisher, host
+    tags: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value") or value.get("url")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    text = " ".join(html.unescape(str(value)).split())
+    return text or None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 or RFC 2822 date as aware UTC; None if neither."""
+    text = _text(value)
+    if not text:
+        return None
+    parsed = utc_datetime(text.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", text)
+                          else text)
+    if parsed is None:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed
+
+
+def _json_objects(script: str) -> Iterator[dict[str, Any]]:
+    """Every object in one ld+json script, through lists and @graph."""
+    text = _CONTROL.sub(" ", "\n".join(_JSON_COMMENT.sub("", line)
+                                       for line in script.strip().splitlines()))
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            yield item
+            if isinstance(item.get("@graph"), list):
+                stack.extend(reversed(item["@graph"]))
+
+
+def _types(item: dict[str, Any]) -> list[str]:
+    kind = item.get("@type") or []
+    return [str(k) for k in (kind if isinstance(kind, list) else [kind])]
+
+
+def _names(value: Any) -> Iterator[tuple[str, bool]]:
+    """(name, is an organisation) of a schema.org author value."""
+    for item in value if isinstance(value, list) else [value]:
+        name = _text(item)
+        if not name:
+            continue
+        organisation = isinstance(item, dict) and any(
+            t in ("Organization", "NewsMediaOrganization", "Corporation") for t in _types(item))
+        yield name, organisation
+
+
+def _image(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("contentUrl")
+    return _text(value)
+
+
+def _keywords(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [t for v in value if (t := _text(v))]
+    text = _text(value)
+    return [t for t in _SPLIT_TAGS.split(text) if t] if text else []
+
+
+def _read_json_ld(root: Any, found: PageMetadata) -> None:
+    articles, others = [], []
+    for script in root.xpath('//script[@type="application/ld+json"]'):
+        for item in _json_objects(script.text_content() or ""):
+            kinds = _types(item)
+            (articles if any(_ARTICLE_TYPES.search(k) for k in kinds)
+             and "headline" in item or "datePublished" in item and "author" in item
+             else others).append(item)
+    for item in articles[:1]:
+        if headline := _text(item.get("headline")):
+            found.headlines.append(headline)
+        for name, organisation in _names(item.get("author")):
+            (found.organisations if organisation else found.people).append(name)
+        if published := parse_time(item.get("datePublished")):
+            found.published.append(("json-ld", published))
+        found.modified = found.modified or parse_time(item.get("dateModified"))
+        found.image_url = found.image_url or _image(item.get("image"))
+        found.description = found.description or _text(item.get("description"))
+        if publisher := _text(item.get("publisher")):
+            found.site_names.append(publisher)
+        found.tags += _keywords(item.get("keywords"))
+    for item in others:
+        kinds = _types(item)
+        if ("WebSite" in kinds or "NewsMediaOrganization" in kinds) and (
+                name := _text(item.get("name"))):
+            found.site_names.append(name)
+
+
+def _meta(root: Any) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for element in root.xpath("//meta[@content]|//*[@itemprop][@content or @datetime]"):
+        key = (element.get("property") or element.get("name") or element.get("itemprop")
+               or "").strip().casefold()
+        value = element.get("content") or element.get("datetime")
+        if key and value and value.strip():
+            values.setdefault(key, []).append(" ".join(html.unescape(value).split()))
+    return values
+
+
+def _first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
+    return next((meta[k][0] for k in keys if k in meta), None)
+
+
+def _read_meta(root: Any, found: PageMetadata) -> None:
+    meta = _meta(root)
+    if "og:title" in meta:  # the headline as shared: before JSON-LD's, often a search one
+        found.headlines.insert(0, meta["og:title"][0])
+    if "twitter:title" in meta:
+        found.headlines.append(meta["twitter:title"][0])
+    found.h1s = [text for h1 in root.xpath("//h1")[:_MAX_H1S]
+                 if 0 < len(text := " ".join(h1.text_content().split())) <= 400]
+    title = root.find(".//title")
+    if title is not None and (text := " ".join(title.text_content().split())):
+        found.headlines.append(text)
+    for key in _META_PUBLISHED:
+        if (published := parse_time(meta.get(key, [None])[0])) is not None:
+            found.published.append(("meta", published))
+            break
+    modified = _first(meta, _META_MODIFIED)
+    found.modified = found.modified or parse_time(modified)
+    for key in _META_AUTHORS:
+        if found.people:
+            break
+        found.people += [v for v in meta.get(key, []) if not _is_link(v)]
+    found.image_url = found.image_url or _first(meta, ("og:image", "og:image:url",
+                                                        "twitter:image", "image"))
+    found.description = found.description or _first(meta, ("og:description", "description",
+                                                            "twitter:description"))
+    found.site_names += [v for k in ("og:site_name", "application-name", "publisher")
+                         for v in meta.get(k, [])]
+    if not found.tags:
+        for key in _META_TAGS:
+            if key in meta:
+                found.tags = [t for v in meta[key] for t in _SPLIT_TAGS.split(v) if t]
+                break
+
+
+def _is_link(value: str) -> bool:
+    return bool(urlsplit(value).scheme in ("http", "https") or value.startswith("/"))
+
+
+def url_date(url: str | None) -> datetime | None:
+    """A publication date written into the URL's path (/2024/05/03/ and the like)."""
+    match = _URL_DATE.search(urlsplit(url or "").path)
+    if not match:
+        return None
+    try:
+        return datetime(int(match[1]), int(match[3]), int(match[4]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def page_metadata(content: str, url: str | None) -> PageMetadata:
+    """JSON-LD first (typed: people apart from organisations), then meta tags, then the URL."""
+    found = PageMetadata()
+    try:
+        root = lxml.html.fromstring(content)
+    except (lxml.etree.ParserError, ValueError):
+        return found
+    _read_json_ld(root, found)
+    _read_meta(root, found)
+    if (dated := url_date(url)) is not None:
+        found.published.append(("url", dated))
+    if found.image_url and url:
+        found.image_url = urljoin(url, found.image_url)
+    if host := host_of(url):
+        found.site_names.append(host)
+    found.tags = list(dict.fromkeys(t for t in found.tags if len(t) <= 100))
+    return found
