@@ -21,7 +21,7 @@ from transforms.core import metrics
 from transforms.core.failures import StageDoFn, apply_stage
 from transforms.core.records import RawDocument
 from transforms.core.schemas import FEED_STATE as FEED_STATE_ROWS
-from transforms.sources.decode import decode_text
+from transforms.sources.decode import charset_of, decode_text
 from transforms.sources.files import ReadInputFile
 from transforms.sources.http import (
     FetchError,
@@ -161,7 +161,8 @@ class FetchPages(FetchDoFn):
         content_type = response.headers.get("content-type", "")
         if "html" not in content_type and "xml" not in content_type:
             raise FetchError(f"not an HTML page ({content_type or 'no content type'}): {url}")
-        return replace(entry, kind="html", content=decode_text(response.body))
+        return replace(entry, kind="html",
+                       content=decode_text(response.body, charset_of(content_type)))
 
 
 class FetchEntryPages(beam.PTransform):

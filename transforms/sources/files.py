@@ -18,8 +18,9 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.core import metrics
 from transforms.core.failures import BadInput, StageDoFn
 from transforms.core.records import RawDocument
-from transforms.sources.decode import decode_text, read_capped
+from transforms.sources.decode import Gunzip, decode_text, read_capped
 from transforms.sources.feeds import feed_documents
+from transforms.sources.warc import WARC_RECORDS_SKIPPED, warc_documents
 from transforms.storage.index import IndexKind, LookupIndex, latest_per_key, read_bucket
 from transforms.storage.layout import STAMP_FORMAT, OutputPaths
 
@@ -32,6 +33,7 @@ KIND_BY_SUFFIX = {
     ".rss": "feed",
     ".atom": "feed",
     ".json": "feed",
+    ".warc": "warc",
 }
 
 
@@ -138,13 +140,15 @@ class MatchInputs(StageDoFn):
 
 
 class ReadInputFile(StageDoFn):
-    """One matched file to RawDocuments: a text or HTML document, or one per feed entry."""
+    """One matched file to RawDocuments: a text or HTML document, one per feed entry, or one
+    per HTML response of a WARC archive."""
 
     stage = STAGE
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.inputs = metrics.counter(metrics.INPUTS)
+        self.warc_skipped = metrics.counter(WARC_RECORDS_SKIPPED)
 
     def handle(self, readable: fileio.ReadableFile) -> Iterator[Any]:
         self.inputs.inc()
@@ -153,6 +157,11 @@ class ReadInputFile(StageDoFn):
         gzipped = path.lower().endswith(".gz")
         with readable.open(compression_type=CompressionTypes.UNCOMPRESSED if gzipped
                            else CompressionTypes.AUTO) as stream:
+            if kind == "warc":  # read a record at a time: an archive may hold gigabytes
+                for item in warc_documents(path, Gunzip(stream) if gzipped else stream,
+                                           self.max_bytes, lambda _: self.warc_skipped.inc()):
+                    yield self.error(path, item) if isinstance(item, BadInput) else item
+                return
             data = read_capped(stream, self.max_bytes, gzipped)
         if kind == "feed":
             yield from self._entries(path, data)
