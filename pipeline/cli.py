@@ -34,12 +34,13 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_LEASE_BUSY = 3
 
 USAGE = """usage: newsbeam run [--config PATH] [--input GLOB]... [--feed URL_OR_PATH]...
-                    [--output DIR] [--allow-private-hosts] [Beam pipeline options ...]
+                    [--sitemap URL_OR_PATH]... [--output DIR] [--allow-private-hosts]
+                    [Beam pipeline options ...]
        newsbeam stream [the flags of run] [--every SECONDS] [--for SECONDS]
        newsbeam compact OUTPUT [--dataset NAME]... [--target-mb N]
        newsbeam report OUTPUT [--run ID | --last N]
 
-run: with no --input or --feed, reads the config's inputs (seeds/*.txt) into out/ on the
+run: with no --input, --feed or --sitemap, reads the config's inputs (seeds/*.txt) into out/ on the
 DirectRunner. Any other --flag goes to Apache Beam (--runner, --direct_num_workers, ...);
 a flag neither knows is refused.
 stream: every --every seconds (default 60) reads what is new and commits it as a run does,

@@ -20,7 +20,7 @@ from transforms.keyphrases import KeyphraseSettings
 from transforms.near_copies import NearCopySettings
 from transforms.parse import ParseSettings
 from transforms.sources.http import HttpSettings
-from transforms.sources.settings import FeedSettings, SourceSettings
+from transforms.sources.settings import SITEMAP, FeedSettings, SourceSettings
 from transforms.storage.layout import OutputLayout
 from transforms.stories.settings import StorySettings
 from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
@@ -112,11 +112,11 @@ def _resolve_data_files(config: dict[str, Any], base: Path, overrides: dict[str,
 # A feeds entry's keys and their types, as FeedSettings has them (its defaults fill the rest;
 # only `url` has none, and is a string).
 FEED_KEYS = {field.name: str if field.default is dataclasses.MISSING else type(field.default)
-             for field in dataclasses.fields(FeedSettings)}
+             for field in dataclasses.fields(FeedSettings) if field.name != "kind"}
 
 
 def feed_entry(value: Any) -> dict[str, Any]:
-    """A `feeds` entry as a mapping: a bare string is a URL or a path."""
+    """A `feeds` or `sitemaps` entry as a mapping: a bare string is a URL or a path."""
     entry = {"url": value} if isinstance(value, str) else value
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
         raise ConfigError(f"each feeds entry must be a URL, a path or a mapping with 'url'; "
@@ -139,6 +139,7 @@ def load_config(path: str | None = None) -> dict[str, Any]:
     _resolve_data_files(config, Path(path).resolve().parent if path else DEFAULT_CONFIG.parent,
                         overrides)
     config["feeds"] = [feed_entry(f) for f in config["feeds"]]
+    config["sitemaps"] = [feed_entry(f) for f in config["sitemaps"]]
     run_settings(config)  # every value checked now, before anything runs
     return config
 
@@ -224,7 +225,9 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         keep_run_reports=_at_least_zero("keep_run_reports", config["keep_run_reports"]),
         worker_start_s=_at_least_zero("worker_start_s", config["worker_start_s"]),
         sources=SourceSettings(inputs=tuple(config["inputs"]),
-                               feeds=tuple(FeedSettings(**f) for f in config["feeds"]),
+                               feeds=tuple(FeedSettings(**f) for f in config["feeds"])
+                               + tuple(FeedSettings(**{**f, "kind": SITEMAP})
+                                       for f in config["sitemaps"]),
                                http=http),
         parse=section_settings(ParseSettings, config["parse"]),
         clean=section_settings(CleanSettings, clean,

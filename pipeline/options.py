@@ -21,6 +21,9 @@ class NewsbeamOptions(PipelineOptions):
                                  "(repeatable)")
         parser.add_argument("--feed", action="append", default=None, dest="feeds",
                             help="RSS/Atom/JSON feed URL or file (repeatable)")
+        parser.add_argument("--sitemap", action="append", default=None, dest="sitemaps",
+                            help="sitemap, sitemap index or news sitemap URL or file, plain "
+                                 "or gzip (repeatable): each page not yet written is fetched")
         parser.add_argument("--output", default=None,
                             help="dataset root: local folder or gs://... (default: out)")
         parser.add_argument("--quiet", action="store_true", default=False,

@@ -49,16 +49,19 @@ class RunFailed(Exception):
 def effective_config(options: NewsbeamOptions) -> dict[str, Any]:
     """The config file's settings with the command line's flags on top."""
     config = load_config(options.config)
-    if options.inputs or options.feeds:
+    if options.inputs or options.feeds or options.sitemaps:
         config["inputs"] = list(options.inputs or [])
         config["feeds"] = config["feeds"] + [feed_entry(f) for f in options.feeds or []]
+        config["sitemaps"] = config["sitemaps"] + [feed_entry(f)
+                                                   for f in options.sitemaps or []]
     if options.output:
         config["output"] = options.output
     if options.quiet:
         config["progress_s"] = 0.0
     config["allow_private_hosts"] = config["allow_private_hosts"] or options.allow_private_hosts
-    if not config["inputs"] and not config["feeds"]:
-        raise ConfigError("nothing to read: give --input GLOB or --feed URL, or set inputs")
+    if not config["inputs"] and not config["feeds"] and not config["sitemaps"]:
+        raise ConfigError("nothing to read: give --input GLOB, --feed URL or --sitemap URL, "
+                          "or set inputs")
     return config
 
 

@@ -19,7 +19,14 @@ from transforms.core.bylines import byline_of, same_site
 from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.core.failures import BadInput, StageDoFn, apply_stage
 from transforms.core.language import detect_language
-from transforms.core.records import Article, Metadata, RawDocument, article_id_for, utc_datetime
+from transforms.core.records import (
+    Article,
+    Metadata,
+    RawDocument,
+    article_id_for,
+    host_of,
+    utc_datetime,
+)
 from transforms.core.settings import check_above, check_at_least
 from transforms.core.text import PARAGRAPH_BREAK, one_line, text_paragraphs, without_controls
 from transforms.parse.metadata import PageMetadata, page_metadata
@@ -140,7 +147,8 @@ def _html_metadata(document: RawDocument, found: PageMetadata, extracted: Any
                    ) -> tuple[datetime | None, Metadata]:
     """(published_at, metadata) from the document's own (feed, sitemap) and the page's."""
     given = document.metadata
-    sites = found.site_names + ([extracted.sitename] if extracted and extracted.sitename else [])
+    sites = [*found.site_names, *filter(None, [given.site_name, host_of(document.url),
+                                              extracted and extracted.sitename])]
     extracted_people = extracted.author.split("; ") if extracted and extracted.author else []
     byline = byline_of(found.people or extracted_people or given.authors,
                        found.organisations, sites)
@@ -206,7 +214,8 @@ def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Articl
         found = page_metadata(content, document.url or extracted.url)
     published_at, metadata = _html_metadata(document, found, extracted)
     title = _page_title(document, found, extracted and extracted.title,
-                        [*found.site_names, metadata.credit or ""])
+                        [*found.site_names, *filter(None, [metadata.site_name, metadata.credit,
+                                                           host_of(document.url)])])
     url = document.url or (extracted and extracted.url)
     text = _body(paragraphs, title)
     declared = _HTML_LANG.search(document.content[:5000])

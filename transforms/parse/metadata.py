@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
-from transforms.core.records import host_of, utc_datetime
+from transforms.core.records import utc_datetime
 
 _ARTICLE_TYPES = re.compile(r"(?:Article|BlogPosting|Report|NewsArticle|LiveBlogPosting|"
                             r"Posting|WebPage|Story)$", re.IGNORECASE)
@@ -53,7 +53,7 @@ class PageMetadata:
     modified: datetime | None = None
     image_url: str | None = None
     description: str | None = None
-    site_names: list[str] = field(default_factory=list)  # og:site_name, publisher, host
+    site_names: list[str] = field(default_factory=list)  # og:site_name, JSON-LD publisher
     tags: list[str] = field(default_factory=list)
 
 
@@ -239,7 +239,5 @@ def page_metadata(content: str, url: str | None) -> PageMetadata:
         found.published.append(("url", dated))
     if found.image_url and url:
         found.image_url = urljoin(url, found.image_url)
-    if host := host_of(url):
-        found.site_names.append(host)
     found.tags = list(dict.fromkeys(t for t in found.tags if len(t) <= 100))
     return found

@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam import pvalue
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 
 from transforms.core import metrics
 from transforms.core.failures import StageDoFn, apply_stage
 from transforms.core.records import RawDocument
 from transforms.core.schemas import FEED_STATE as FEED_STATE_ROWS
-from transforms.sources.decode import charset_of, decode_text
+from transforms.sources.decode import charset_of, decode_text, read_capped
 from transforms.sources.files import ReadInputFile
 from transforms.sources.http import (
     FetchError,
@@ -30,9 +32,11 @@ from transforms.sources.http import (
     RobotsRules,
     RobotsVerdict,
     fetch_robots,
+    is_url,
     origin_of,
 )
-from transforms.sources.settings import FeedSettings
+from transforms.sources.settings import SITEMAP, FeedSettings
+from transforms.sources.sitemaps import sitemap_items
 from transforms.storage.index import IndexKind, latest_per_key
 from transforms.storage.layout import run_time_in
 
@@ -43,6 +47,10 @@ FEED_STATE = IndexKind("feed_state", pa.schema([
     *(FEED_STATE_ROWS.field(name) for name in FEED_STATE_ROWS.names[1:])]),
     partial(latest_per_key, column="checked_at"), False, "feed_state",
     {"key": "url", **{name: name for name in FEED_STATE_ROWS.names[1:]}})
+
+
+# An index may name indexes; deeper than this is a loop or a mistake.
+MAX_SITEMAP_DEPTH = 2
 
 
 class FetchFeed(ReadInputFile):
@@ -72,7 +80,13 @@ class FetchFeed(ReadInputFile):
         if self.client is None:
             self.setup()
         url, previous = feed.url, state.get(feed.url)
+        if not is_url(url):  # a sitemap file: read whole each run, its pages fetched
+            with FileSystems.open(url, compression_type=CompressionTypes.UNCOMPRESSED) as file:
+                yield from self._sitemap_pages(feed, read_capped(file, self.max_bytes), None)
+            return
         headers = {}
+        if feed.kind == SITEMAP:  # an index may stay the same while the sitemaps it names
+            previous = {"checked_at": previous and previous.get("checked_at")}  # change
         if previous and previous.get("etag"):
             headers["If-None-Match"] = previous["etag"]
         if previous and previous.get("last_modified"):
@@ -90,12 +104,40 @@ class FetchFeed(ReadInputFile):
         if previous and previous.get("content_sha256") == digest:
             self.unchanged.inc()
             return
+        if feed.kind == SITEMAP:
+            yield from self._sitemap_pages(feed, response.body, previous)
+            return
         items = self._entries(url, response.body, pages_follow=feed.fetch_pages)
         for item in itertools.islice(items, feed.max_items or None):
             if isinstance(item, RawDocument) and feed.fetch_pages and item.url:
                 yield pvalue.TaggedOutput("needs_page", item)
             else:
                 yield item
+
+
+    def _sitemap_pages(self, feed: FeedSettings, data: bytes,
+                       previous: dict[str, Any] | None) -> Iterator[Any]:
+        """The pages a sitemap names, to fetch; an index's sitemaps are fetched in turn,
+        but not those whose lastmod is older than this sitemap's last check."""
+        since = previous.get("checked_at") if previous else None
+        pages = self._named_pages(feed.url, data, since, depth=0)
+        for item in itertools.islice(pages, feed.max_items or None):
+            yield pvalue.TaggedOutput("needs_page", item) if isinstance(item, RawDocument) \
+                else item
+
+    def _named_pages(self, source: str, data: bytes, since: datetime | None,
+                     depth: int) -> Iterator[Any]:
+        """RawDocuments to fetch, and an errors row for each named sitemap that fails."""
+        for item in sitemap_items(source, data, self.max_bytes):
+            if isinstance(item, RawDocument):
+                yield item
+            elif depth < MAX_SITEMAP_DEPTH and not (since and item.lastmod
+                                                    and item.lastmod < since):
+                try:
+                    body = self.client.get(item.url).body
+                    yield from self._named_pages(item.url, body, since, depth + 1)
+                except Exception as exc:  # noqa: BLE001 - one sitemap's failure is one row
+                    yield self.error(item.url, exc)
 
 
 def host_key(document: RawDocument, shards: int) -> tuple[str, int]:

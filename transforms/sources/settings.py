@@ -7,18 +7,25 @@ from dataclasses import dataclass
 from transforms.core.settings import ConfigError
 from transforms.sources.http import HttpSettings, is_url
 
+FEED, SITEMAP = "feed", "sitemap"
+
 
 @dataclass(frozen=True)
 class FeedSettings:
-    """One `feeds` entry: where, a name for it, whether each new entry's page is fetched,
-    and how many entries a run takes (0: all)."""
+    """One `feeds` or `sitemaps` entry: where, a name for it, whether each new entry's page
+    is fetched (a sitemap's always are), and how many entries a run takes (0: all)."""
 
     url: str
     name: str = ""
     fetch_pages: bool = True
     max_items: int = 0
+    kind: str = FEED  # or SITEMAP: set by the config section the entry is in
 
     def __post_init__(self) -> None:
+        if self.kind not in (FEED, SITEMAP):
+            raise ConfigError(f"entry {self.url!r}: kind must be {FEED!r} or {SITEMAP!r}")
+        if self.kind == SITEMAP:
+            object.__setattr__(self, "fetch_pages", True)
         if self.max_items < 0:
             raise ConfigError(f"feeds entry {self.url!r}: 'max_items' must be >= 0, "
                               f"got {self.max_items}")
@@ -38,8 +45,11 @@ class SourceSettings:
     @property
     def patterns(self) -> list[str]:
         """Globs to read: the inputs, and the feeds that are files."""
-        return list(self.inputs) + [f.url for f in self.feeds if not is_url(f.url)]
+        return list(self.inputs) + [f.url for f in self.feeds
+                                    if f.kind == FEED and not is_url(f.url)]
 
     @property
     def feed_urls(self) -> list[FeedSettings]:
-        return [f for f in self.feeds if is_url(f.url)]
+        """What the fetching steps read: feeds by URL, and sitemaps (by URL or path: a
+        sitemap's pages are always fetched)."""
+        return [f for f in self.feeds if is_url(f.url) or f.kind == SITEMAP]
