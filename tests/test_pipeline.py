@@ -60,16 +60,16 @@ def test_whole_graph_on_seeds_and_bad_inputs(tmp_path: Path, config: dict[str, A
     assert not (output / "articles").exists()  # nothing visible before the commit
     # mentions waited for their canonical names on disk, in the run's scratch folder
     assert list(output.glob("_staging/run-*/_scratch/entities/*.parquet"))
-    # one file per dataset (no feed_state: the run fetches no feeds), no scratch file, and
+    # one file per dataset (feed_state empty: the run fetches no feeds), no scratch file, and
     # one index file per bucket the run's article ids and entities fall in
     committed = [path.removeprefix(f"{output}/") for path in commit_run(layout)]
     datasets = sorted(path.split("/")[0] for path in committed if not path.startswith("_"))
-    assert datasets == ["articles", "entities", "entity_aliases", "errors", "stories",
-                        "story_members", "topics"]
+    assert datasets == ["articles", "entities", "entity_aliases", "errors", "feed_state",
+                        "stories", "story_members", "topics"]
     ids_index = [path for path in committed if path.startswith("_index/article_ids/bucket=")]
     assert len(ids_index) == len({a["article_id"][:2] for a in read_dataset(output, "articles")})
     assert all("_scratch" not in path for path in committed)
-    assert not (output / "feed_state").exists()
+    assert read_dataset(output, "feed_state") == []  # there to query, with no rows
     assert list((output / "_staging").iterdir()) == []  # the run folder is gone
     articles = read_dataset(output, "articles")
     assert sorted(a["title"] for a in articles) == titles

@@ -77,7 +77,7 @@ MANIFESTS = "manifests"
 
 class WriteDatasets(beam.PTransform):
     """{'articles', 'entities', 'topics', 'entity_aliases', 'errors', and 'feed_state' for runs
-    that fetch feeds} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
+    that fetch feeds (others write it empty)} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
     article_id; 'index_files': the paths of index files other stages staged, committed with
     the datasets; 'duplicate_of': (article_id, first near copy's article_id) pairs.
 
@@ -114,6 +114,8 @@ class WriteDatasets(beam.PTransform):
                     error, run_time_in(window, ingested_at))),
         }
         layout = self.layout
+        # feed_state too when no feed is read: every dataset can be queried after a first run
+        datasets = list(dict.fromkeys([*rows, "feed_state"]))
         files = [dataset_rows | f"Write{dataset.capitalize()}" >> write_parquet(
                      lambda window, dataset=dataset: layout.in_window(window).staged_prefix(
                          dataset), dataset)
@@ -129,5 +131,5 @@ class WriteDatasets(beam.PTransform):
                      | "ListFiles" >> CombinePerRun(beam.combiners.ToListCombineFn())
                      | "WriteManifest" >> beam.Map(
                          lambda paths, window=beam.DoFn.WindowParam: write_manifest(
-                             paths, layout.in_window(window), list(rows))))
+                             paths, layout.in_window(window), datasets)))
         return {**rows, MANIFESTS: manifests}
