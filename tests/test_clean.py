@@ -273,3 +273,38 @@ def test_page_text_around_the_same_article_is_still_cut(rules: BoilerplateRules)
             "Terms of use", "Contact us"} <= removed
     assert article.text.startswith("United beat City 2-1 on Sunday")
     assert "the second from a counter-attack in stoppage time." in article.text
+
+
+WIRE_STORY = "\n".join([
+    "Soccer-Arsenal go top after win at Molineux",
+    "",
+    "LONDON, April 20 (Reuters) - Arsenal moved to the top of the Premier League on Saturday "
+    "after a 2-0 win at Wolverhampton Wanderers, with goals in the second half.",
+    "Mikel Arteta's side now lead Liverpool by one point with five games left.",
+    "Second half",
+    "Saka opened the scoring in the 52nd minute, curling a shot past the goalkeeper.",
+    "Trossard added a second ten minutes from time after a counter-attack.",
+    "(Reporting by Ed Osmond; Editing by Clare Fallon)",
+    "Results",
+    "Wolverhampton 0 Arsenal 2",
+    "Chelsea 1 Everton 1",
+    "Standings",
+    "1. Arsenal 33 games 74 points",
+    "2. Liverpool 32 73",
+    "Goalscorers",
+    "Arsenal: Saka, Trossard",
+    "Chelsea: Palmer",
+    "Everton: Calvert-Lewin",
+    ""])
+
+
+def test_a_wire_story_keeps_its_tables_lists_and_dateline(rules: BoilerplateRules) -> None:
+    """A credit line and a list of scorers (short lines, no digits) are no page's furniture:
+    the story is not cut to a 'main block', and every line but the credit stays."""
+    article = clean_article(parse_text(RawDocument("wire.txt", "text", WIRE_STORY)), rules)
+    assert [(r.reason, r.text) for r in article.removed] == [
+        ("byline", "(Reporting by Ed Osmond; Editing by Clare Fallon)")]
+    kept = article.text.split("\n\n")
+    for line in WIRE_STORY.splitlines()[2:]:
+        if line and not line.startswith("(Reporting"):
+            assert line in kept

@@ -20,6 +20,7 @@ from transforms.core.text import PARAGRAPH_BREAK, SENTENCE_END, paragraphs_of, w
 STAGE = "clean"
 DROPPED_TOO_SHORT = "dropped.too_short"  # counter: articles with fewer than min_words left
 _DIGIT = re.compile(r"\d")
+_LISTED = re.compile(r"\w\s*[:,;]\s+\w")  # "Arsenal: Saka, Trossard"
 # Removed by a rule but part of the article's run: they do not end it.
 INLINE_REASONS = frozenset({"caption", "photo_credit", "read_more", "duplicate"})
 # Found where an article ends: widening a run never crosses them.
@@ -270,8 +271,10 @@ def _widen(paragraphs: list[str], reasons: list[str | None], edge: int, step: in
 
 
 def _menu_like(paragraph: str, max_words: int) -> bool:
+    """A short label as menus are made of: no digit (results, standings, dates), no
+    "label: value" or comma list (line-ups, scorers, a table's rows), no sentence end."""
     return (word_count(paragraph) <= max_words and not _DIGIT.search(paragraph)
-            and not SENTENCE_END.search(paragraph))
+            and not _LISTED.search(paragraph) and not SENTENCE_END.search(paragraph))
 
 
 def reads_as_page(paragraphs: list[str], reasons: list[str | None], rules: BoilerplateRules,

@@ -77,9 +77,10 @@ MANIFESTS = "manifests"
 
 class WriteDatasets(beam.PTransform):
     """{'articles', 'entities', 'topics', 'entity_aliases', 'errors', and 'feed_state' for runs
-    that fetch feeds (others write it empty)} -> Parquet datasets under OUTPUT/<dataset>/, one per input, linked by
-    article_id; 'index_files': the paths of index files other stages staged, committed with
-    the datasets; 'duplicate_of': (article_id, first near copy's article_id) pairs.
+    that fetch feeds (others write it empty)} -> Parquet datasets under OUTPUT/<dataset>/, one
+    per input, linked by article_id; 'index_files': the paths of index files other stages
+    staged, committed with the datasets; 'duplicate_of': (article_id, first near copy's
+    article_id) pairs.
 
     Each branch writes its own rows as they come: no join holds every article's text and
     mentions in memory to line them up (the warehouse joins on article_id).

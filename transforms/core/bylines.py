@@ -30,7 +30,7 @@ PICTURE_AGENCIES = frozenset(name.casefold() for name in (
     "AP Photo", "Unsplash", "Pexels"))
 _PICTURE = re.compile(r"^(?:image|photo|picture|foto|bild|video|illustration)s?\s*:",
                       re.IGNORECASE)
-_URL = re.compile(r"https?://\S*|www\.\S+")
+_URL = re.compile(r"https?://[^\s,;]*|www\.[^\s,;]+")
 _PARENTHESES = re.compile(r"\([^()]*\)?")
 # Words that make a byline an outlet's or a desk's rather than a person's.
 _DESK_WORD = re.compile(
