@@ -15,7 +15,7 @@ from apache_beam import pvalue
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.core import metrics
-from transforms.core.bylines import byline_of, same_site
+from transforms.core.bylines import byline_of, name_key, same_site
 from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.core.failures import BadInput, StageDoFn, apply_stage
 from transforms.core.language import detect_language
@@ -38,6 +38,7 @@ _FULL_PAGE = re.compile(r"<\s*(html|body)\b", re.I)
 _ONE_SENTENCE = re.compile(r"\w\s?\.[\"'”’)]*\s*$")
 # Between a headline and the site's name in a page title: "Headline | CBC News".
 _TITLE_SEPARATOR = re.compile(r"\s+[|–—:·•»~*-]\s*|\s*[|｜ㅣ：]\s*|\s+[-–—]")
+_BARE_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
 _QUOTES = re.compile(r"[‘’‚‛′`´]")
 _MIN_HEADLINE_CHARS = 10
 # A publication date is sane if it is no later than the fetch (with a day of slack for time
@@ -84,16 +85,27 @@ def _body(paragraphs: list[str], title: str | None) -> str:
     return PARAGRAPH_BREAK.join(paragraphs)
 
 
-def without_site_name(title: str, sites: list[str]) -> str:
-    """The headline of a page title: the site's name cut from its end or its start."""
-    for _ in range(2):
-        separators = list(_TITLE_SEPARATOR.finditer(title))
+def without_site_name(title: str, sites: list[str], sections: tuple[str, ...] = ()) -> str:
+    """The headline of a page title: the site's name cut from its end or its start, and the
+    page's section beside it ("Headline - Politics | Site"; a section may follow a bare
+    hyphen, so it must match exactly)."""
+    section_keys = {name_key(s) for s in sections if s}
+
+    def furniture(segment: str, bare: bool) -> bool:
+        return (name_key(segment) in section_keys
+                or (not bare and same_site(segment, sites)))
+
+    for _ in range(3):
+        separators = list(_TITLE_SEPARATOR.finditer(title)) + (
+            list(_BARE_HYPHEN.finditer(title)) if section_keys else [])
         if not separators:
             break
+        separators.sort(key=lambda m: m.start())
         last, first = separators[-1], separators[0]
-        if same_site(title[last.end():], sites) and last.start() > 0:
+        if last.start() > 0 and furniture(title[last.end():], last.re is _BARE_HYPHEN):
             title = title[:last.start()].strip()
-        elif same_site(title[:first.start()], sites) and first.end() < len(title):
+        elif first.end() < len(title) and furniture(title[:first.start()],
+                                                     first.re is _BARE_HYPHEN):
             title = title[first.end():].strip()
         else:
             break
@@ -122,7 +134,7 @@ def page_headline(found: PageMetadata, extracted_title: str | None, sites: list[
     separator ("| DW | 28.04.2023", "- National | Globalnews.ca"), the affix is the site's
     furniture, and the h1 is the headline; where they differ in quote marks only, the h1
     keeps the page's typography."""
-    stated = [without_site_name(one_line(c), sites)
+    stated = [without_site_name(one_line(c), sites, tuple(found.sections))
               for c in [*found.headlines, extracted_title] if c and c.strip()]
     if not stated:
         return None
@@ -150,8 +162,10 @@ def _html_metadata(document: RawDocument, found: PageMetadata, extracted: Any
     sites = [*found.site_names, *filter(None, [given.site_name, host_of(document.url),
                                               extracted and extracted.sitename])]
     extracted_people = extracted.author.split("; ") if extracted and extracted.author else []
-    byline = byline_of(found.people or extracted_people or given.authors,
-                       found.organisations, sites)
+    bylines = [byline_of(people, found.organisations, sites) for people in (
+        found.people, *found.meta_authors, extracted_people, list(given.authors))]
+    byline = next((b for b in bylines if b.authors), None) or next(
+        (b for b in bylines if b.credit), bylines[0])
     text_date = utc_datetime(extracted.date) if extracted and extracted.date else None
     evidence = [(given.published_at_source or "feed", document.published_at),
                 *found.published, ("text", text_date)]

@@ -27,6 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x1f]")  # JSON forbids them raw inside strings
 _URL_DATE = re.compile(r"(?<!\d)(20\d\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
 _SPLIT_TAGS = re.compile(r"\s*[,;]\s*")
 _MAX_H1S = 5
+_SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)+$")  # "emma-mackenzie": a profile's path
 
 # Meta tags by field, most specific first (name= or property= or itemprop=, case-folded).
 _META_PUBLISHED = ("article:published_time", "og:article:published_time", "datepublished",
@@ -47,7 +48,8 @@ class PageMetadata:
 
     headlines: list[str] = field(default_factory=list)  # og:title, JSON-LD, twitter, <title>
     h1s: list[str] = field(default_factory=list)  # the page's visible top headings
-    people: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # JSON-LD's authors that are people
+    meta_authors: list[list[str]] = field(default_factory=list)  # each meta tag's, in order
     organisations: list[str] = field(default_factory=list)  # authors that are organisations
     published: list[tuple[str, datetime]] = field(default_factory=list)  # (evidence, time)
     modified: datetime | None = None
@@ -55,6 +57,7 @@ class PageMetadata:
     description: str | None = None
     site_names: list[str] = field(default_factory=list)  # og:site_name, JSON-LD publisher
     tags: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)  # article:section, articleSection
 
 
 def _text(value: Any) -> str | None:
@@ -134,28 +137,36 @@ def _keywords(value: Any) -> list[str]:
     return [t for t in _SPLIT_TAGS.split(text) if t] if text else []
 
 
+def _is_article(item: dict[str, Any]) -> bool:
+    return (any(_ARTICLE_TYPES.search(k) for k in _types(item)) and "headline" in item
+            or "datePublished" in item and "author" in item)
+
+
 def _read_json_ld(root: Any, found: PageMetadata) -> None:
-    articles, others = [], []
-    for script in root.xpath('//script[@type="application/ld+json"]'):
-        for item in _json_objects(script.text_content() or ""):
-            kinds = _types(item)
-            (articles if any(_ARTICLE_TYPES.search(k) for k in kinds)
-             and "headline" in item or "datePublished" in item and "author" in item
-             else others).append(item)
-    for item in articles[:1]:
-        if headline := _text(item.get("headline")):
-            found.headlines.append(headline)
-        for name, organisation in _names(item.get("author")):
-            (found.organisations if organisation else found.people).append(name)
-        if published := parse_time(item.get("datePublished")):
-            found.published.append(("json-ld", published))
-        found.modified = found.modified or parse_time(item.get("dateModified"))
-        found.image_url = found.image_url or _image(item.get("image"))
-        found.description = found.description or _text(item.get("description"))
-        if publisher := _text(item.get("publisher")):
-            found.site_names.append(publisher)
-        found.tags += _keywords(item.get("keywords"))
-    for item in others:
+    """The article's fields from the page's article objects (a page may describe itself in
+    several, e.g. a WebPage and a NewsArticle): each field from the first that has it, the
+    NewsArticle kinds first."""
+    items = [item for script in root.xpath('//script[@type="application/ld+json"]')
+             for item in _json_objects(script.text_content() or "")]
+    articles = sorted((i for i in items if _is_article(i)),
+                      key=lambda i: not any("Article" in k for k in _types(i)))
+
+    def first(field: str, read: Any) -> Any:
+        return next((value for item in articles if (value := read(item.get(field)))), None)
+
+    if headline := first("headline", _text):
+        found.headlines.append(headline)
+    for name, organisation in first("author", lambda v: list(_names(v))) or []:
+        (found.organisations if organisation else found.people).append(name)
+    if published := first("datePublished", parse_time):
+        found.published.append(("json-ld", published))
+    found.modified = first("dateModified", parse_time)
+    found.image_url = first("image", _image)
+    found.description = first("description", _text)
+    found.site_names += filter(None, [first("publisher", _text)])
+    found.tags += first("keywords", _keywords) or []
+    found.sections += first("articleSection", _keywords) or []
+    for item in items:
         kinds = _types(item)
         if ("WebSite" in kinds or "NewsMediaOrganization" in kinds) and (
                 name := _text(item.get("name"))):
@@ -194,16 +205,15 @@ def _read_meta(root: Any, found: PageMetadata) -> None:
             break
     modified = _first(meta, _META_MODIFIED)
     found.modified = found.modified or parse_time(modified)
-    for key in _META_AUTHORS:
-        if found.people:
-            break
-        found.people += [v for v in meta.get(key, []) if not _is_link(v)]
+    found.meta_authors = [names for key in _META_AUTHORS if (names := [
+        v for v in meta.get(key, []) if not _is_link(v) and not _SLUG.match(v)])]
     found.image_url = found.image_url or _first(meta, ("og:image", "og:image:url",
                                                         "twitter:image", "image"))
     found.description = found.description or _first(meta, ("og:description", "description",
                                                             "twitter:description"))
     found.site_names += [v for k in ("og:site_name", "application-name", "publisher")
                          for v in meta.get(k, [])]
+    found.sections += meta.get("article:section", [])
     if not found.tags:
         for key in _META_TAGS:
             if key in meta:
