@@ -90,10 +90,13 @@ class CallWithDeadline:
     the calls submitted after that one go to a new child. A child that dies is replaced and the
     call it was on tried once more: what killed it (the memory killer, a leak of an earlier call)
     need not be that call's doing, and only a call that kills a second child is blamed.
-    `function` must be importable by name."""
+    `function` must be importable by name; the fork server that starts the children imports
+    its module and the `preload` modules (whose import may load what the calls need, so each
+    child starts with it loaded)."""
 
-    def __init__(self, function: Callable[[Any], Any]) -> None:
+    def __init__(self, function: Callable[[Any], Any], preload: tuple[str, ...] = ()) -> None:
         self.function = function
+        self.preload = preload
         self._process: Any = None
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
@@ -102,10 +105,10 @@ class CallWithDeadline:
         self._child_free_at = 0.0  # when the child ended the last call collected
 
     def __getstate__(self) -> dict[str, Any]:  # a running child does not travel with the DoFn
-        return {"function": self.function}
+        return {"function": self.function, "preload": self.preload}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["function"])
+        self.__init__(state["function"], state.get("preload", ()))
 
     @property
     def in_flight(self) -> int:
@@ -119,7 +122,7 @@ class CallWithDeadline:
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
         # the server imports this module and the call's, so a child starts in milliseconds
-        context.set_forkserver_preload([__name__, self.function.__module__])
+        context.set_forkserver_preload([__name__, self.function.__module__, *self.preload])
         inbox, self._to_child = context.Pipe(duplex=False)
         self._from_child, outbox = context.Pipe(duplex=False)
         self._process = context.Process(target=_serve, args=(inbox, outbox, self.function),

@@ -18,7 +18,7 @@ from transforms.core import metrics
 from transforms.core.bylines import byline_of, name_key, same_site
 from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.core.failures import BadInput, StageDoFn, apply_stage
-from transforms.core.language import detect_language
+from transforms.core.language import detect_language, page_language
 from transforms.core.records import (
     Article,
     Metadata,
@@ -233,8 +233,8 @@ def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Articl
     url = document.url or (extracted and extracted.url)
     text = _body(paragraphs, title)
     declared = _HTML_LANG.search(document.content[:5000])
-    language = ((extracted and extracted.language) or (declared and declared.group(1))
-                or _detected(title, text))
+    language = page_language((extracted and extracted.language)
+                             or (declared and declared.group(1)), f"{title or ''}\n{text}")
     return Article(
         article_id=article_id_for(document, url),
         source=document.source,
@@ -253,6 +253,7 @@ def parse_html_job(job: tuple[RawDocument, dict[str, Any]]) -> Article:
     return parse_html(*job)
 
 
+
 class ParseDocument(StageDoFn):
     """Parses one document. HTML extraction runs in a child process with a deadline: a page
     that runs past it becomes an errors row, and its extraction is killed, so it uses no more
@@ -267,7 +268,7 @@ class ParseDocument(StageDoFn):
 
     def __init__(self, settings: ParseSettings) -> None:
         self.settings = settings
-        self.extraction = CallWithDeadline(parse_html_job)
+        self.extraction = CallWithDeadline(parse_html_job, ("transforms.parse.preload",))
         self.records = metrics.counter(metrics.RECORDS)
         self.sent_from: deque[tuple[Any, Any]] = deque()  # each page in flight's (time, window)
 
