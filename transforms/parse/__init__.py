@@ -6,7 +6,6 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import apache_beam as beam
@@ -15,36 +14,25 @@ from apache_beam import pvalue
 from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.core import metrics
-from transforms.core.bylines import byline_of, name_key, same_site
 from transforms.core.deadline import CallWithDeadline, DeadlineExceeded
 from transforms.core.failures import BadInput, StageDoFn, apply_stage
 from transforms.core.language import detect_language, page_language
-from transforms.core.records import (
-    Article,
-    Metadata,
-    RawDocument,
-    article_id_for,
-    host_of,
-    utc_datetime,
-)
+from transforms.core.records import Article, RawDocument, article_id_for, host_of
 from transforms.core.settings import check_above, check_at_least
 from transforms.core.text import PARAGRAPH_BREAK, one_line, text_paragraphs, without_controls
-from transforms.parse.metadata import PageMetadata, page_metadata
+from transforms.parse.metadata import (
+    PageMetadata,
+    html_metadata,
+    page_metadata,
+    page_title,
+    trusted_date,
+)
 
 STAGE = "parse"
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)", re.I)
 _FULL_PAGE = re.compile(r"<\s*(html|body)\b", re.I)
 # A line ending in a full stop (a closing quote or bracket may follow): a sentence, not a headline.
 _ONE_SENTENCE = re.compile(r"\w\s?\.[\"'”’)]*\s*$")
-# Between a headline and the site's name in a page title: "Headline | CBC News".
-_TITLE_SEPARATOR = re.compile(r"\s+[|–—:·•»~*-]\s*|\s*[|｜ㅣ：]\s*|\s+[-–—]")
-_BARE_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
-_QUOTES = re.compile(r"[‘’‚‛′`´]")
-_MIN_HEADLINE_CHARS = 10
-# A publication date is sane if it is no later than the fetch (with a day of slack for time
-# zones and clocks) and no earlier than news on the web.
-EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
-DATE_SLACK = timedelta(days=1)
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/blockquote|/tr|/figcaption)\b[^>]*>", re.I)
 
 
@@ -85,105 +73,6 @@ def _body(paragraphs: list[str], title: str | None) -> str:
     return PARAGRAPH_BREAK.join(paragraphs)
 
 
-def without_site_name(title: str, sites: list[str], sections: tuple[str, ...] = ()) -> str:
-    """The headline of a page title: the site's name cut from its end or its start, and the
-    page's section beside it ("Headline - Politics | Site"; a section may follow a bare
-    hyphen, so it must match exactly)."""
-    section_keys = {name_key(s) for s in sections if s}
-
-    def furniture(segment: str, bare: bool) -> bool:
-        return (name_key(segment) in section_keys
-                or (not bare and same_site(segment, sites)))
-
-    for _ in range(3):
-        separators = list(_TITLE_SEPARATOR.finditer(title)) + (
-            list(_BARE_HYPHEN.finditer(title)) if section_keys else [])
-        if not separators:
-            break
-        separators.sort(key=lambda m: m.start())
-        last, first = separators[-1], separators[0]
-        if last.start() > 0 and furniture(title[last.end():], last.re is _BARE_HYPHEN):
-            title = title[:last.start()].strip()
-        elif first.end() < len(title) and furniture(title[:first.start()],
-                                                     first.re is _BARE_HYPHEN):
-            title = title[first.end():].strip()
-        else:
-            break
-    return title
-
-
-def trusted_date(evidence: list[tuple[str, datetime | None]], fetched_at: datetime | None
-                 ) -> tuple[datetime | None, str | None]:
-    """(time, evidence name) of the first evidence, in order of trust, that is sane."""
-    latest = (fetched_at or datetime.now(UTC)) + DATE_SLACK
-    for source, when in evidence:
-        if when is not None and EARLIEST_DATE <= when <= latest:
-            return when, source
-    return None, None
-
-
-def _title_key(text: str) -> str:
-    """A headline compared across its copies: case, spacing and quote styles folded."""
-    return " ".join(_QUOTES.sub("'", text).casefold().split())
-
-
-def page_headline(found: PageMetadata, extracted_title: str | None, sites: list[str]
-                  ) -> str | None:
-    """The page's headline: the first one stated for sharing and search (og:title, JSON-LD,
-    <title>) without the site's name. Where that copy is the visible <h1> with more after a
-    separator ("| DW | 28.04.2023", "- National | Globalnews.ca"), the affix is the site's
-    furniture, and the h1 is the headline; where they differ in quote marks only, the h1
-    keeps the page's typography."""
-    stated = [without_site_name(one_line(c), sites, tuple(found.sections))
-              for c in [*found.headlines, extracted_title] if c and c.strip()]
-    if not stated:
-        return None
-    first = _title_key(stated[0])
-    for h1 in found.h1s:
-        key = _title_key(h1)
-        if len(key) >= _MIN_HEADLINE_CHARS and (first == key or (
-                first.startswith(key) and _TITLE_SEPARATOR.match(stated[0], len(h1)))):
-            return h1
-    return stated[0] or None
-
-
-def _page_title(document: RawDocument, found: PageMetadata, extracted_title: str | None,
-                sites: list[str]) -> str | None:
-    """The feed's title, else the page's headline."""
-    if document.title and document.title.strip():
-        return one_line(document.title)
-    return page_headline(found, extracted_title, sites)
-
-
-def _html_metadata(document: RawDocument, found: PageMetadata, extracted: Any
-                   ) -> tuple[datetime | None, Metadata]:
-    """(published_at, metadata) from the document's own (feed, sitemap) and the page's."""
-    given = document.metadata
-    sites = [*found.site_names, *filter(None, [given.site_name, host_of(document.url),
-                                              extracted and extracted.sitename])]
-    extracted_people = extracted.author.split("; ") if extracted and extracted.author else []
-    bylines = [byline_of(people, found.organisations, sites) for people in (
-        found.people, *found.meta_authors, extracted_people, list(given.authors))]
-    byline = next((b for b in bylines if b.authors), None) or next(
-        (b for b in bylines if b.credit), bylines[0])
-    text_date = utc_datetime(extracted.date) if extracted and extracted.date else None
-    evidence = [(given.published_at_source or "feed", document.published_at),
-                *found.published, ("text", text_date)]
-    published_at, published_source = trusted_date(evidence, document.fetched_at)
-    tags = given.tags or tuple(found.tags) or tuple(
-        t for field in ("categories", "tags") for t in (getattr(extracted, field, None) or []))
-    return published_at, Metadata(
-        authors=byline.authors or given.authors,
-        credit=byline.credit or given.credit,
-        published_at_source=published_source,
-        modified_at=found.modified or given.modified_at,
-        image_url=found.image_url or given.image_url or (extracted and extracted.image),
-        description=found.description or given.description,
-        site_name=next(iter(found.site_names), None) or given.site_name,
-        tags=tuple(dict.fromkeys(tags)),
-    )
-
-
 def _detected(title: str | None, text: str) -> str:
     return detect_language(f"{title or ''}\n{text}")
 
@@ -197,7 +86,9 @@ def parse_text(document: RawDocument) -> Article:
                                              and _ONE_SENTENCE.search(paragraphs[0])):
         title, paragraphs = paragraphs[0], paragraphs[1:]
     text = _body(paragraphs, title)
-    published_at, _ = trusted_date([("", document.published_at)], document.fetched_at)
+    published_at, published_source = trusted_date(
+        [(document.metadata.published_at_source or "feed", document.published_at)],
+        document.fetched_at)
     return Article(
         article_id=article_id_for(document, document.url),
         source=document.source,
@@ -207,8 +98,7 @@ def parse_text(document: RawDocument) -> Article:
         title=title,
         published_at=published_at,
         language=_detected(title, text),
-        metadata=document.metadata if published_at else replace(
-            document.metadata, published_at_source=None),
+        metadata=replace(document.metadata, published_at_source=published_source),
     )
 
 
@@ -226,10 +116,10 @@ def parse_html(document: RawDocument, extract_options: dict[str, Any]) -> Articl
             raise BadInput("no article text found in the page")
         paragraphs = text_paragraphs(extracted.text.replace("\n", PARAGRAPH_BREAK))
         found = page_metadata(content, document.url or extracted.url)
-    published_at, metadata = _html_metadata(document, found, extracted)
-    title = _page_title(document, found, extracted and extracted.title,
-                        [*found.site_names, *filter(None, [metadata.site_name, metadata.credit,
-                                                           host_of(document.url)])])
+    published_at, metadata = html_metadata(document, found, extracted)
+    title = page_title(document, found, extracted and extracted.title,
+                       [*found.site_names, *filter(None, [metadata.site_name, metadata.credit,
+                                                          host_of(document.url)])])
     url = document.url or (extracted and extracted.url)
     text = _body(paragraphs, title)
     declared = _HTML_LANG.search(document.content[:5000])

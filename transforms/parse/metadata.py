@@ -1,5 +1,7 @@
 """What a page says about its article beside the text: JSON-LD (schema.org NewsArticle and
-kin) and meta tags (Open Graph, article:*, Dublin Core, Parse.ly, citation_*).
+kin) and meta tags (Open Graph, article:*, Dublin Core, Parse.ly, citation_*), merged with
+what its feed entry or sitemap said, each field from the most trusted evidence; its headline
+without the site's name.
 
 Each field keeps where it came from, so the article can say which evidence gave its date."""
 
@@ -10,14 +12,16 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 
-from transforms.core.records import utc_datetime
+from transforms.core.bylines import byline_of, name_key, same_site
+from transforms.core.records import Metadata, RawDocument, host_of, utc_datetime
+from transforms.core.text import one_line
 
 _ARTICLE_TYPES = re.compile(r"(?:Article|BlogPosting|Report|NewsArticle|LiveBlogPosting|"
                             r"Posting|WebPage|Story)$", re.IGNORECASE)
@@ -25,6 +29,15 @@ _JSON_COMMENT = re.compile(r"^\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\]\
 _CONTROL = re.compile(r"[\x00-\x1f]")  # JSON forbids them raw inside strings
 # Dates in a URL: /2024/05/03/, /2024-05-03/, -20241203- (a year this century, a real month).
 _URL_DATE = re.compile(r"(?<!\d)(20\d\d)([/_-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?!\d)")
+# Between a headline and the site's name in a page title: "Headline | CBC News".
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—:·•»~*-]\s*|\s*[|｜ㅣ：]\s*|\s+[-–—]")
+_BARE_HYPHEN = re.compile(r"(?<=\S)-(?=\S)")
+_QUOTES = re.compile(r"[‘’‚‛′`´]")
+_MIN_HEADLINE_CHARS = 10
+# A publication date is sane if it is no later than the fetch (with a day of slack for time
+# zones and clocks) and no earlier than news on the web.
+EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
+DATE_SLACK = timedelta(days=1)
 _SPLIT_TAGS = re.compile(r"\s*[,;]\s*")
 _MAX_H1S = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)+$")  # "emma-mackenzie": a profile's path
@@ -251,3 +264,102 @@ def page_metadata(content: str, url: str | None) -> PageMetadata:
         found.image_url = urljoin(url, found.image_url)
     found.tags = list(dict.fromkeys(t for t in found.tags if len(t) <= 100))
     return found
+
+
+def without_site_name(title: str, sites: list[str], sections: tuple[str, ...] = ()) -> str:
+    """The headline of a page title: the site's name cut from its end or its start, and the
+    page's section beside it ("Headline - Politics | Site"; a section may follow a bare
+    hyphen, so it must match exactly)."""
+    section_keys = {name_key(s) for s in sections if s}
+
+    def furniture(segment: str, bare: bool) -> bool:
+        return (name_key(segment) in section_keys
+                or (not bare and same_site(segment, sites)))
+
+    for _ in range(3):
+        separators = list(_TITLE_SEPARATOR.finditer(title)) + (
+            list(_BARE_HYPHEN.finditer(title)) if section_keys else [])
+        if not separators:
+            break
+        separators.sort(key=lambda m: m.start())
+        last, first = separators[-1], separators[0]
+        if last.start() > 0 and furniture(title[last.end():], last.re is _BARE_HYPHEN):
+            title = title[:last.start()].strip()
+        elif first.end() < len(title) and furniture(title[:first.start()],
+                                                     first.re is _BARE_HYPHEN):
+            title = title[first.end():].strip()
+        else:
+            break
+    return title
+
+
+def trusted_date(evidence: list[tuple[str, datetime | None]], fetched_at: datetime | None
+                 ) -> tuple[datetime | None, str | None]:
+    """(time, evidence name) of the first evidence, in order of trust, that is sane."""
+    latest = (fetched_at or datetime.now(UTC)) + DATE_SLACK
+    for source, when in evidence:
+        if when is not None and EARLIEST_DATE <= when <= latest:
+            return when, source
+    return None, None
+
+
+def _title_key(text: str) -> str:
+    """A headline compared across its copies: case, spacing and quote styles folded."""
+    return " ".join(_QUOTES.sub("'", text).casefold().split())
+
+
+def page_headline(found: PageMetadata, extracted_title: str | None, sites: list[str]
+                  ) -> str | None:
+    """The page's headline: the first one stated for sharing and search (og:title, JSON-LD,
+    <title>) without the site's name. Where that copy is the visible <h1> with more after a
+    separator ("| DW | 28.04.2023", "- National | Globalnews.ca"), the affix is the site's
+    furniture, and the h1 is the headline; where they differ in quote marks only, the h1
+    keeps the page's typography."""
+    stated = [without_site_name(one_line(c), sites, tuple(found.sections))
+              for c in [*found.headlines, extracted_title] if c and c.strip()]
+    if not stated:
+        return None
+    first = _title_key(stated[0])
+    for h1 in found.h1s:
+        key = _title_key(h1)
+        if len(key) >= _MIN_HEADLINE_CHARS and (first == key or (
+                first.startswith(key) and _TITLE_SEPARATOR.match(stated[0], len(h1)))):
+            return h1
+    return stated[0] or None
+
+
+def page_title(document: RawDocument, found: PageMetadata, extracted_title: str | None,
+                sites: list[str]) -> str | None:
+    """The feed's title, else the page's headline."""
+    if document.title and document.title.strip():
+        return one_line(document.title)
+    return page_headline(found, extracted_title, sites)
+
+
+def html_metadata(document: RawDocument, found: PageMetadata, extracted: Any
+                   ) -> tuple[datetime | None, Metadata]:
+    """(published_at, metadata) from the document's own (feed, sitemap) and the page's."""
+    given = document.metadata
+    sites = [*found.site_names, *filter(None, [given.site_name, host_of(document.url),
+                                              extracted and extracted.sitename])]
+    extracted_people = extracted.author.split("; ") if extracted and extracted.author else []
+    bylines = [byline_of(people, found.organisations, sites) for people in (
+        found.people, *found.meta_authors, extracted_people, list(given.authors))]
+    byline = next((b for b in bylines if b.authors), None) or next(
+        (b for b in bylines if b.credit), bylines[0])
+    text_date = utc_datetime(extracted.date) if extracted and extracted.date else None
+    evidence = [(given.published_at_source or "feed", document.published_at),
+                *found.published, ("text", text_date)]
+    published_at, published_source = trusted_date(evidence, document.fetched_at)
+    tags = given.tags or tuple(found.tags) or tuple(
+        t for field in ("categories", "tags") for t in (getattr(extracted, field, None) or []))
+    return published_at, Metadata(
+        authors=byline.authors or given.authors,
+        credit=byline.credit or given.credit,
+        published_at_source=published_source,
+        modified_at=found.modified or given.modified_at,
+        image_url=found.image_url or given.image_url or (extracted and extracted.image),
+        description=found.description or given.description,
+        site_name=next(iter(found.site_names), None) or given.site_name,
+        tags=tuple(dict.fromkeys(tags)),
+    )

@@ -1,5 +1,6 @@
-"""Who wrote an article: bylines split into people, one name each, apart from the agency or
-outlet credited; from a page's JSON-LD and meta tags, a feed entry, or the body's byline."""
+"""What an article says about itself: bylines split into people, one name each, apart from the
+agency or outlet credited; dates by trust; headlines without the site's name; from a page's
+JSON-LD and meta tags, a feed entry, or the body's byline."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from transforms.clean import clean_article
 from transforms.core.bylines import byline_line, byline_of, split_byline
 from transforms.core.records import RawDocument
-from transforms.parse import page_headline, parse_html, parse_text, trusted_date
-from transforms.parse.metadata import page_metadata
+from transforms.parse import parse_html, parse_text
+from transforms.parse.metadata import page_headline, page_metadata, trusted_date
 from transforms.sources.feeds import feed_documents
 
 
