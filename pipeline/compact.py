@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.build import INDEX_KINDS
@@ -38,11 +39,15 @@ class Compaction:
     files_before: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     files_after: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     buckets_merged: int = 0
+    # files rewritten alone to gain the columns their dataset has gained since
+    files_upgraded: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def summary(self) -> str:
         merged = ", ".join(f"{name} {self.files_before[name]} -> {self.files_after[name]} files"
                            for name in sorted(self.files_before)) or "nothing to merge"
-        return f"newsbeam compact: {merged}; index buckets merged {self.buckets_merged}"
+        upgraded = sum(self.files_upgraded.values())
+        return (f"newsbeam compact: {merged}; index buckets merged {self.buckets_merged}"
+                + (f"; {upgraded} files given the current columns" if upgraded else ""))
 
 
 def _files_by_partition(output: OutputPaths, dataset: str) -> dict[str, list[Any]]:
@@ -54,9 +59,19 @@ def _files_by_partition(output: OutputPaths, dataset: str) -> dict[str, list[Any
     return partitions
 
 
-def _groups_to_merge(files: list[Any], target_bytes: int) -> list[list[Any]]:
+def _outdated(metadata: Any, dataset: str) -> bool:
+    """Whether a file was written before some of the dataset's columns existed (a reader
+    taking its schema from that file would not see them)."""
+    with FileSystems.open(metadata.path) as handle:
+        names = pq.ParquetFile(handle).schema_arrow.names
+    return not set(DATASETS[dataset].names) <= set(names)
+
+
+def _groups_to_merge(files: list[Any], target_bytes: int, dataset: str) -> list[list[Any]]:
     """The partition's small files packed into groups of at most target_bytes (in name order,
-    so files of neighbouring runs go together); groups of one file are left alone."""
+    so files of neighbouring runs go together); a group of one file is left alone, unless
+    the file lacks columns the dataset has now: rewritten, it gets them (null, or empty
+    lists), and every file of the dataset reads with one schema."""
     groups: list[list[Any]] = [[]]
     for metadata in files:
         if metadata.size_in_bytes >= target_bytes:
@@ -65,7 +80,10 @@ def _groups_to_merge(files: list[Any], target_bytes: int) -> list[list[Any]]:
                 target_bytes):
             groups.append([])
         groups[-1].append(metadata)
-    return [group for group in groups if len(group) > 1]
+    return [group for group in groups if len(group) > 1 or (
+        group and _outdated(group[0], dataset))] + [
+        [metadata] for metadata in files
+        if metadata.size_in_bytes >= target_bytes and _outdated(metadata, dataset)]
 
 
 def _write_merged(paths: list[str], dataset: str, target: str) -> None:
@@ -116,7 +134,7 @@ def compact(output: str, datasets: list[str] | None = None,
         for folder, files in _files_by_partition(paths, dataset).items():
             report.files_before[dataset] += len(files)
             report.files_after[dataset] += len(files)
-            for group in _groups_to_merge(files, target_mb * 1024 * 1024):
+            for group in _groups_to_merge(files, target_mb * 1024 * 1024, dataset):
                 name = f"part-compact-{stamp}-{uuid.uuid4().hex[:12]}.parquet"
                 relative = f"{folder[len(paths.root) + 1:]}/{name}"
                 group_paths = [m.path for m in group]
@@ -124,6 +142,7 @@ def compact(output: str, datasets: list[str] | None = None,
                 entries.append({"staged": f"{staging}/{relative}",
                                 "target": paths.committed(relative), "replaces": group_paths})
                 report.files_after[dataset] -= len(group) - 1
+                report.files_upgraded[dataset] += len(group) == 1
     if entries:
         with FileSystems.create(f"{staging}/{JOURNAL}") as handle:
             handle.write(json.dumps({"merged": entries}, indent=1).encode())

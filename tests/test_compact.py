@@ -55,8 +55,8 @@ def test_compaction_keeps_every_row_in_fewer_files(output: Path,
     assert cli.main(["compact", str(output)]) == 0
     assert capsys.readouterr().out.startswith(
         "newsbeam compact: articles 3 -> 1 files, entities 3 -> 1 files, entity_aliases 3 -> 1 "
-        "files, errors 3 -> 1 files, runs 3 -> 1 files, stories 3 -> 1 files, story_members "
-        "3 -> 1 files, topics 3 -> 1 files; index buckets merged ")
+        "files, errors 3 -> 1 files, feed_state 3 -> 1 files, runs 3 -> 1 files, stories 3 -> "
+        "1 files, story_members 3 -> 1 files, topics 3 -> 1 files; index buckets merged ")
     assert rows(output) == before
     assert all(len(data_files(output, name)) == 1 for name in DATASETS)
     assert len(bucket_files_under(f"{output}/_index/entity_forms")) < index_files
@@ -123,3 +123,28 @@ def test_a_compaction_stopped_before_moving_anything_changes_nothing_visible(
     compact.compact(str(output))
     assert not list((output / "_staging").glob("compact-*"))
     assert all(len(data_files(output, name)) == 1 for name in DATASETS)
+
+
+def test_a_file_from_before_new_columns_is_rewritten_with_them(
+        output: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An output written before articles had authors and tags, in one file (nothing to merge):
+    compaction gives it the columns (empty lists, nulls), so every reader sees one schema."""
+    import pyarrow.parquet as pq
+
+    from transforms.core.schemas import ARTICLES
+
+    assert cli.main(["compact", str(output), "--dataset", "articles"]) == 0
+    [path] = data_files(output, "articles")
+    pq.write_table(pq.read_table(path).drop_columns(["authors", "credit", "tags"]), path)
+    before = {row["article_id"]: row["title"] for row in read_dataset(output, "articles")}
+    capsys.readouterr()
+    assert cli.main(["compact", str(output), "--dataset", "articles"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "newsbeam compact: articles 1 -> 1 files; index buckets merged 0; 1 files given the "
+        "current columns")
+    [path] = data_files(output, "articles")
+    assert pq.read_schema(path).names == ARTICLES.names
+    articles = read_dataset(output, "articles")
+    assert {row["article_id"]: row["title"] for row in articles} == before
+    assert all(row["authors"] == [] and row["tags"] == [] and row["credit"] is None
+               for row in articles)
