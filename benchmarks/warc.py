@@ -37,7 +37,6 @@ def write_archive(path: Path, pages: list[tuple[str, str]], size_mb: int) -> int
     """Writes the pages between image responses until the file holds about `size_mb` MB;
     returns the number of image records."""
     images = max(0, size_mb // IMAGE_MB)
-    every = max(1, images // max(1, len(pages)))
     with path.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
         image = 0
@@ -48,7 +47,7 @@ def write_archive(path: Path, pages: list[tuple[str, str]], size_mb: int) -> int
                                                   if line.strip()) + "</article></body></html>")
             _response(writer, f"https://news.example.org/{number}/{doc_id}", html.encode(),
                       "text/html; charset=utf-8")
-            for _ in range(every if number < len(pages) - 1 else images - image):
+            for _ in range(images * (number + 1) // len(pages) - image):  # spread evenly
                 _response(writer, f"https://news.example.org/img/{image}.jpg",
                           os.urandom(IMAGE_MB << 20), "image/jpeg")
                 image += 1
