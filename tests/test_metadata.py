@@ -24,6 +24,7 @@ from transforms.sources.feeds import feed_documents
     ("The Associated Press", (), "The Associated Press"),
     ("Associated Press; Guardian staff reporter", (), "Associated Press"),
     ("Ann Lee in Kyiv", ("Ann Lee",), None),
+    ("ann.lee@example.org (Ann Lee)", ("Ann Lee",), None),
     ("Brazil, Rachel", ("Rachel Brazil",), None),  # a citation's surname first
     ("Emma Mackenzie, Image: Getty Images", ("Emma Mackenzie",), None),
     ("Capital Von Jemima Kelly", ("Jemima Kelly",), None),

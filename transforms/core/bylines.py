@@ -30,8 +30,9 @@ PICTURE_AGENCIES = frozenset(name.casefold() for name in (
     "AP Photo", "Unsplash", "Pexels"))
 _PICTURE = re.compile(r"^(?:image|photo|picture|foto|bild|video|illustration)s?\s*:",
                       re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s,;]*|www\.[^\s,;]+")
+_URL = re.compile(r"https?://[^\s,;]*|www\.[^\s,;]+|[\w.+-]+@[\w-]+\.[\w.-]+")  # and e-mail
 _PARENTHESES = re.compile(r"\([^()]*\)?")
+_MAIL_AND_NAME = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+\s*\(([^()]+)\)")  # RSS: "a@b.org (Ann Lee)"
 # Words that make a byline an outlet's or a desk's rather than a person's.
 _DESK_WORD = re.compile(
     r"\b(?:staff|newsroom|news ?desk|desk|editors?|editorial|redaktion|rédaction|redacción|"
@@ -124,7 +125,8 @@ def _credit_of(credits: list[str], authors: list[str]) -> str | None:
 
 def _parts(text: str, sites: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(people, credits) named in one byline string."""
-    text = _PARENTHESES.sub(" ", _URL.sub(" ", " ".join(text.split()))).strip()
+    text = _MAIL_AND_NAME.sub(r"\1", " ".join(text.split()))
+    text = _PARENTHESES.sub(" ", _URL.sub(" ", text)).strip()
     text = _SURNAME_FIRST.sub(r"\2 \1", text)
     people: list[str] = []
     credits: list[str] = []
