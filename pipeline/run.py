@@ -84,7 +84,7 @@ def summary(totals: Counter[str], seconds: float, indexed: dict[str, int] | None
     errors = metrics.errors_by_stage(totals)
     error_text = ", ".join(f"{stage} {n}" for stage, n in errors.items()) or "none"
     built = ""
-    if indexed:
+    if indexed := {name: rows for name, rows in (indexed or {}).items() if rows}:
         built = "; indexes built once from earlier datasets: " + ", ".join(
             f"{name} ({rows} rows)" for name, rows in indexed.items())
     return (f"newsbeam: inputs seen {totals[metrics.INPUTS]} ({totals[metrics.RECORDS]} records, "
