@@ -127,23 +127,32 @@ class TopicPrototypes:
                 and best[0] - best[1] < self.settings.consult_below)
 
 
-def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
-                 settings: ScoringSettings,
-                 centroids: TopicCentroids | None = None,
-                 prototypes: TopicPrototypes | None = None) -> list[tuple[Topic, float]]:
-    """Top-level topics over min_score (at most max_topics, best first), each followed by its
-    subtopics that clear min_score within it. Keyword score = the topic's share of all keyword
-    evidence x (1 - e^(-evidence / scale)): a long article about one thing scores near 1, a
-    stray keyword in it near 0. The scale follows the text's length (evidence_scale per
-    evidence_scale_words words): the two keywords of a headline and its first sentence are as
-    clear as twenty in a long article, so a feed summary gets a topic as reliably as a whole
-    article. With centroids, a top-level score is the weighted mean of the keyword score and
-    the text's nearness to the topic's centroid: the words no keyword names (a short text
-    has few keywords) have their say too. With prototypes, a short text whose best two scores
-    are close gets in turn the weighted mean of that and the encoder's nearness of its
-    headline and lead to the topic."""
+@dataclass(frozen=True)
+class TextEvidence:
+    """What the lexicon (and the vectors and prototypes beside it) says of a text: each
+    top-level topic's score, and what its subtopics are told apart by."""
+
+    scores: dict[str, float]  # top-level topics
+    keyword_scores: dict[str, float]
+    evidence: dict[str, float]  # keyword evidence per topic, subtopics too
+    scale: float
+
+
+def lexicon_evidence(title: str | None, text: str, lexicon: TopicLexicon,
+                     settings: ScoringSettings, centroids: TopicCentroids | None = None,
+                     prototypes: TopicPrototypes | None = None) -> TextEvidence | None:
+    """Keyword score = the topic's share of all keyword evidence x (1 - e^(-evidence /
+    scale)): a long article about one thing scores near 1, a stray keyword in it near 0. The
+    scale follows the text's length (evidence_scale per evidence_scale_words words): the two
+    keywords of a headline and its first sentence are as clear as twenty in a long article, so
+    a feed summary gets a topic as reliably as a whole article. With centroids, a top-level
+    score is the weighted mean of the keyword score and the text's nearness to the topic's
+    centroid: the words no keyword names (a short text has few keywords) have their say too.
+    With prototypes, a short text whose best two scores are close gets in turn the weighted
+    mean of that and the encoder's nearness of its headline and lead to the topic. None for
+    an empty text."""
     if not text.strip():
-        return []
+        return None
     title, text = TIME_OF_DAY.sub(" ", title or ""), TIME_OF_DAY.sub(" ", text)
     paragraphs = text.split(PARAGRAPH_BREAK)
     title_words = _tokens(title)
@@ -165,23 +174,44 @@ def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
     if prototypes is not None and prototypes.consulted(scores, words):
         near = prototypes.nearness(title, paragraphs[0])
         scores = weighted_mean(scores, near, prototypes.settings.weight)
+    return TextEvidence(scores, keyword_scores, evidence, scale)
+
+
+def chosen_topics(scores: dict[str, float], lexicon: TopicLexicon, settings: ScoringSettings,
+                  found: TextEvidence | None = None) -> list[tuple[Topic, float]]:
+    """Top-level topics over min_score (at most max_topics, best first), each followed by its
+    subtopics that clear min_score within it, where the lexicon's evidence (`found`) tells
+    them apart."""
+    top = [t for t in lexicon.topics if t.parent_id is None]
     chosen = sorted((t for t in top if scores.get(t.topic_id, 0) >= settings.min_score),
                     key=lambda t: (-scores[t.topic_id], t.topic_id))[:settings.max_topics]
     result = []
     for parent in chosen:
         parent_score = scores[parent.topic_id]
         result.append((parent, round(parent_score, 4)))
+        if found is None:
+            continue
         # Subtopics are told apart by keywords only (the vectors place a text among top-level
         # topics): a subtopic scores its share of its parent's keyword score, at most its
         # parent's score.
         children = [t for t in lexicon.topics if t.parent_id == parent.topic_id]
-        child_scores = {code: min(parent_score, keyword_scores.get(parent.topic_id, 0.0) * share)
+        child_scores = {code: min(parent_score,
+                                  found.keyword_scores.get(parent.topic_id, 0.0) * share)
                         for code, share in evidence_shares(
-                            {t.topic_id: evidence.get(t.topic_id, 0.0) for t in children},
-                            scale).items()}
+                            {t.topic_id: found.evidence.get(t.topic_id, 0.0) for t in children},
+                            found.scale).items()}
         ranked = sorted((t for t in children
                          if child_scores.get(t.topic_id, 0) >= settings.min_score),
                         key=lambda t: (-child_scores[t.topic_id], t.topic_id))
         result += [(t, round(child_scores[t.topic_id], 4))
                    for t in ranked[:settings.max_subtopics]]
     return result
+
+
+def score_topics(title: str | None, text: str, lexicon: TopicLexicon,
+                 settings: ScoringSettings,
+                 centroids: TopicCentroids | None = None,
+                 prototypes: TopicPrototypes | None = None) -> list[tuple[Topic, float]]:
+    """The lexicon's topics of a text (see lexicon_evidence and chosen_topics)."""
+    found = lexicon_evidence(title, text, lexicon, settings, centroids, prototypes)
+    return chosen_topics(found.scores, lexicon, settings, found) if found else []
