@@ -83,7 +83,7 @@ def development_accuracy(short: bool) -> float:
     right = 0
     articles = ecbplus_articles(short)
     for accepted, article in articles:
-        tops = [t.topic_id for t in labeller.handle(article) if t.parent_id is None]
+        tops = [t.topic_id for t in labeller.handle([article]) if t.parent_id is None]
         right += bool(tops) and tops[0] in accepted
     return right / len(articles)
 
@@ -108,7 +108,7 @@ def evaluate(articles: list[tuple[str, Article]]) -> dict[str, object]:
     started = time.perf_counter()
     for label, article in articles:
         next(iter(phrases.handle(article)))
-        topics = [t for t in labeller.handle(article) if t.parent_id is None]  # best first
+        topics = [t for t in labeller.handle([article]) if t.parent_id is None]  # best first
         gold.append(label)
         predicted.append(LABEL_OF_TOPIC.get(topics[0].topic_id, OTHER) if topics else OTHER)
         if predicted[-1] == OTHER:

@@ -19,11 +19,18 @@ from transforms.entities import EntitySettings
 from transforms.keyphrases import KeyphraseSettings
 from transforms.near_copies import NearCopySettings
 from transforms.parse import ParseSettings
+from transforms.resources.topic_model import TopicHead, load_topic_head
 from transforms.sources.http import HttpSettings
 from transforms.sources.settings import SITEMAP, FeedSettings, SourceSettings
 from transforms.storage.layout import OutputLayout
 from transforms.stories.settings import StorySettings
-from transforms.topics import EncoderSettings, ScoringSettings, TopicSettings, VectorSettings
+from transforms.topics import (
+    EncoderSettings,
+    ModelSettings,
+    ScoringSettings,
+    TopicSettings,
+    VectorSettings,
+)
 
 __all__ = ["ConfigError", "RunSettings", "StreamSettings", "feed_entry", "load_config",
            "run_settings"]
@@ -212,6 +219,13 @@ def section_settings(cls: type[T], section: dict[str, Any], **given: Any) -> T:
     return cls(**values, **given)
 
 
+def topic_head(section: dict[str, Any]) -> TopicHead | None:
+    """The trained topic head the config names, read here on the launcher: it travels to the
+    workers with the settings (about 30 KB), which need no configs/ folder."""
+    model = section_settings(ModelSettings, section)
+    return load_topic_head(model.file) if model.enabled else None
+
+
 def run_settings(config: dict[str, Any]) -> RunSettings:
     """The stages' settings from a loaded config; a value out of range raises ConfigError
     naming its key."""
@@ -236,7 +250,8 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
         keyphrases=section_settings(KeyphraseSettings, config["keyphrases"]),
         entities=section_settings(EntitySettings, entities, aliases=tuple(
             entities["aliases"].get("same_entity") or ())),
-        topics=section_settings(TopicSettings, config["topics"]),
+        topics=section_settings(TopicSettings, config["topics"],
+                                head=topic_head(config["topics"].get("model") or {})),
         failures=FailureLimits(max_count=limits["max_unexpected_failures"],
                                max_share=limits["max_unexpected_failure_share"]),
         lease=section_settings(LeaseSettings, config["lease"]),
@@ -248,4 +263,4 @@ def run_settings(config: dict[str, Any]) -> RunSettings:
 
 # Settings classes a section may hold as a nested section, by the name its field's type says.
 _SETTINGS_CLASSES: dict[str, type] = {cls.__name__: cls for cls in (
-    ScoringSettings, VectorSettings, EncoderSettings)}
+    ScoringSettings, VectorSettings, EncoderSettings, ModelSettings)}

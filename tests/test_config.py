@@ -173,6 +173,10 @@ def _field_defaults(cls: type) -> dict[str, Any]:
     return defaults
 
 
+def _compared(cls: type, name: str) -> bool:
+    return next(f.compare for f in dataclasses.fields(cls) if f.name == name)
+
+
 def test_default_yaml_and_the_settings_classes_agree_key_by_key() -> None:
     """Each stage's section of default.yaml names only its settings class's fields, and sets
     each to the class's own default: a setting's default is the same wherever it is read
@@ -196,8 +200,8 @@ def test_default_yaml_and_the_settings_classes_agree_key_by_key() -> None:
                 if dataclasses.is_dataclass(default):
                     pending.append((f"{where}.{name}", getattr(value, name)))
                     continue
-                if f"{where}.{name}" in data_files:
-                    continue
+                if f"{where}.{name}" in data_files or not _compared(type(value), name):
+                    continue  # a file's content (the lexicon, the trained topic head)
                 assert getattr(value, name) == default, f"{where}.{name}"
                 compared += 1
     assert compared > 50

@@ -4,8 +4,12 @@ and the sentence encoder beside it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from transforms.core.settings import check_between, check_fields
+from transforms.core.settings import ConfigError, check_between, check_fields
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+ALL_LANGUAGES = "all"
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,31 @@ class EncoderSettings:
     @property
     def enabled(self) -> bool:
         return self.package is not None and self.weight > 0
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Config `topics.model.*`: the trained top-level topic head over the encoder (path None:
+    the lexicon alone), the lexicon's say beside it, and the languages it labels."""
+
+    path: str | None = "topic_head.npz"  # relative: to newsbeam's configs/ folder
+    lexicon_weight: float = 1.0
+    languages: str | tuple[str, ...] = ALL_LANGUAGES
+
+    def __post_init__(self) -> None:
+        check_fields(self, "topics.model", at_least={"lexicon_weight": 0})
+        if isinstance(self.languages, str) and self.languages != ALL_LANGUAGES:
+            raise ConfigError(f"config key 'topics.model.languages': expected {ALL_LANGUAGES!r} "
+                              f"or a list of ISO 639-1 codes, got {self.languages!r}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    @property
+    def file(self) -> str:
+        return str(CONFIGS / self.path) if self.path else ""
+
+    def labels(self, language: str) -> bool:
+        """Whether the head labels articles in `language` (a primary subtag)."""
+        return self.enabled and (self.languages == ALL_LANGUAGES or language in self.languages)
