@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
-	bench-incremental bench-nearcopies bench-stories bench-reread bench-stream bench-warc
+	bench-incremental bench-nearcopies bench-stories bench-reread bench-stream bench-warc train-topics
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-incremental: $(STAMP)
 
 bench-reread: $(STAMP)
 	$(BIN)/python -m benchmarks.rereads
+
+train-topics: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python -m training.topics
 
 bench-warc: $(STAMP)
 	$(BIN)/python -m benchmarks.warc

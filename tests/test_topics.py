@@ -289,3 +289,31 @@ def test_each_keyword_is_listed_once_per_topic(settings: RunSettings) -> None:
     for entry in entries:
         words = [*entry["keywords"], *(entry.get("iptc_keywords") or [])]
         assert sorted(w for w in set(words) if words.count(w) > 1) == [], entry["label"]
+
+
+FOREIGN = {
+    "fr": ("Le PSG remporte la finale de la Coupe de France",
+           "Les Parisiens ont battu Lyon 3-1 samedi soir au Stade de France. L'attaquant a "
+           "marqué deux buts en seconde période devant 80 000 spectateurs, et l'entraîneur a "
+           "salué la victoire de son équipe."),
+    "de": ("Bundestag beschließt neues Heizungsgesetz",
+           "Nach monatelangem Streit hat der Bundestag das Gesetz mit den Stimmen der "
+           "Koalition verabschiedet. Die Opposition kündigte an, vor das Verfassungsgericht "
+           "zu ziehen; der Kanzler verteidigte den Kompromiss der Regierungsparteien."),
+}
+
+
+@pytest.mark.parametrize(("language", "expected"), [("fr", "sport"), ("de", "politics")])
+def test_french_and_german_articles_get_topics_and_no_english_key_phrases(
+        labeller: LexiconTopics, language: str, expected: str) -> None:
+    """The trained head reads every language the encoder reads: a French and a German article
+    get top-level topics (no subtopics: the vocabulary is English) and no key phrases."""
+    title, text = FOREIGN[language]
+    article = Article("f1", "s", "text", text, title=title, language=language)
+    found = list(labeller.process([article]))
+    assert found and found[0].topic == expected and 0.15 <= found[0].score <= 1.0
+    assert all(t.parent_id is None for t in found)
+    finder = AddKeyphrases(KeyphraseSettings())
+    finder.setup()
+    [phrased] = finder.process(article)
+    assert phrased.keyphrases == ()
