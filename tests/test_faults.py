@@ -26,7 +26,7 @@ KILL_MOMENTS = [
     ("transforms.parse:parse_text", 3),
     ("transforms.clean:clean_article", 5),
     ("transforms.entities:resolve_in_article", 2),
-    ("transforms.topics:score_topics", 4),
+    ("transforms.topics:chosen_topics", 4),
     ("transforms.storage.parquet_files:ParquetFileWriter.finish_bundle", 1),
     ("transforms.storage.parquet_files:ParquetFileWriter.finish_bundle", 4),
     ("transforms.storage.index:write_index_file", 3),
@@ -70,7 +70,7 @@ def test_a_killed_run_then_a_normal_one_equal_one_clean_run(
 # With each: whether the first batch's commit had begun (the restart then reads nothing).
 STREAM_KILL_MOMENTS = [
     ("transforms.sources:ReadInputFile.handle", 2, False),
-    ("transforms.topics:score_topics", 4, False),
+    ("transforms.topics:chosen_topics", 4, False),
     (f"{FS}.rename", 4, True),
     ("transforms.storage.index:note_committed_run", 1, True),
     ("pipeline.run:files_all_read", 2, True),
