@@ -30,6 +30,7 @@ from typing import Any
 
 from benchmarks.corpora import BBC_ARCHIVE, BENCHMARKS, bbc_texts, ecbplus_texts
 from pipeline.config import load_config, run_settings
+from training.topics import SIB_TOPICS as SIB_TRAINING_TOPICS
 from transforms.core.language import detect_language
 from transforms.core.records import Article
 from transforms.core.text import PARAGRAPH_BREAK
@@ -42,9 +43,8 @@ BBC_TOPICS = {"medtop:04000000": "business", "medtop:01000000": "entertainment",
 MASAKHA_TOPICS = {"medtop:04000000": "business", "medtop:01000000": "entertainment",
                   "medtop:07000000": "health", "medtop:11000000": "politics",
                   "medtop:15000000": "sports", "medtop:13000000": "technology"}
-SIB_TOPICS = {"medtop:13000000": "science/technology", "medtop:10000000": "travel",
-              "medtop:11000000": "politics", "medtop:15000000": "sports",
-              "medtop:07000000": "health", "medtop:01000000": "entertainment"}
+# SIB-200's categories as the head was trained on them (geography names no news topic)
+SIB_TOPICS = {code: category for category, code in SIB_TRAINING_TOPICS.items()}
 SIB_LANGUAGES = {"eng_Latn": "en", "fra_Latn": "fr", "deu_Latn": "de"}
 OTHER = "(other)"
 BATCH = 32
