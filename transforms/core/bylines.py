@@ -94,10 +94,13 @@ def same_site(name: str, sites: Iterable[str]) -> bool:
     return False
 
 
+def _is_agency(name: str) -> bool:
+    return " ".join(name.casefold().split()) in AGENCIES
+
+
 def is_credit(name: str, sites: Iterable[str] = ()) -> bool:
     """An agency, the outlet itself, a desk or a handle: a credit, not a person."""
-    folded = " ".join(name.casefold().split())
-    return (folded in AGENCIES or bool(_DESK_WORD.search(name)) or bool(_HANDLE.search(name))
+    return (_is_agency(name) or bool(_DESK_WORD.search(name)) or bool(_HANDLE.search(name))
             or same_site(name, sites) or (name.isupper() and len(name) <= 5))
 
 
@@ -119,7 +122,7 @@ _SURNAME_FIRST = re.compile(r"^([^\W\d_][\w'’-]*),\s*([^\W\d_][\w'’-]*(?:\s+
 def _credit_of(credits: list[str], authors: list[str]) -> str | None:
     """An agency is always the credit; the outlet or a desk only where no person is named
     (beside named people it says nothing)."""
-    agency = next((c for c in credits if " ".join(c.casefold().split()) in AGENCIES), None)
+    agency = next((c for c in credits if _is_agency(c)), None)
     return agency or (None if authors else next(iter(credits), None))
 
 

@@ -143,7 +143,6 @@ def parse_html_job(job: tuple[RawDocument, dict[str, Any]]) -> Article:
     return parse_html(*job)
 
 
-
 class ParseDocument(StageDoFn):
     """Parses one document. HTML extraction runs in a child process with a deadline: a page
     that runs past it becomes an errors row, and its extraction is killed, so it uses no more

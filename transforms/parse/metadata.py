@@ -329,7 +329,7 @@ def page_headline(found: PageMetadata, extracted_title: str | None, sites: list[
 
 
 def page_title(document: RawDocument, found: PageMetadata, extracted_title: str | None,
-                sites: list[str]) -> str | None:
+               sites: list[str]) -> str | None:
     """The feed's title, else the page's headline."""
     if document.title and document.title.strip():
         return one_line(document.title)
@@ -337,7 +337,7 @@ def page_title(document: RawDocument, found: PageMetadata, extracted_title: str 
 
 
 def html_metadata(document: RawDocument, found: PageMetadata, extracted: Any
-                   ) -> tuple[datetime | None, Metadata]:
+                  ) -> tuple[datetime | None, Metadata]:
     """(published_at, metadata) from the document's own (feed, sitemap) and the page's."""
     given = document.metadata
     sites = [*found.site_names, *filter(None, [given.site_name, host_of(document.url),
