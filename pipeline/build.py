@@ -36,7 +36,7 @@ from transforms.storage.history import ARTICLE_IDS, FirstSight
 from transforms.storage.index import IndexKind, WriteIndexes
 from transforms.storage.layout import OutputLayout
 from transforms.stories import BuildStories
-from transforms.topics import ExtractTopics
+from transforms.topics import EncodeLeads, ExtractTopics
 from transforms.write import WriteDatasets
 
 # Every index under OUTPUT/_index/, by name: each stage declares its own.
@@ -89,8 +89,9 @@ def add_stages(pipeline: beam.Pipeline, settings: RunSettings, layout: OutputLay
         settings.keyphrases)
     recognised, entity_errors = phrased_articles | "ExtractEntities" >> ExtractEntities(
         settings.entities)
+    encoded_articles = phrased_articles | "EncodeLeads" >> EncodeLeads(settings.topics)
     unique_articles, article_mentions, dedupe_errors = (
-        {"articles": phrased_articles, "entities": recognised}
+        {"articles": encoded_articles, "entities": recognised}
         | "DropDuplicates" >> DropDuplicates(layout.output))
     near = unique_articles | "NearCopies" >> NearCopies(settings.near_copies, layout.output)
     resolved = article_mentions | "ResolveEntities" >> ResolveEntities(

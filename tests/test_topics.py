@@ -317,3 +317,54 @@ def test_french_and_german_articles_get_topics_and_no_english_key_phrases(
     finder.setup()
     [phrased] = finder.process(article)
     assert phrased.keyphrases == ()
+
+
+def test_leads_encoded_beside_entities_give_the_same_topics_in_their_windows(
+        labeller: LexiconTopics, settings: RunSettings) -> None:
+    """EncodeLeads (run where NER runs) sets each article's lead_vector to the encoder's
+    reading of its headline and lead, in the article's own window; an article the head does
+    not read (no text) passes unchanged; and the topics scored from those vectors are the
+    ones scored by encoding in the topics stage."""
+    import apache_beam as beam
+    import numpy as np
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+    from apache_beam.transforms.window import FixedWindows, TimestampedValue
+
+    from transforms.resources.text_encoder import encode
+    from transforms.topics import EncodeLeads
+    from transforms.topics.features import lead_text
+
+    articles = [Article(f"a{n}", "s", "text", text, title=title, language="en")
+                for n, (title, text) in enumerate(TEXTS.values())]
+    articles += [Article("fr", "s", "text", FOREIGN["fr"][1], title=FOREIGN["fr"][0],
+                         language="fr"), Article("empty", "s", "text", " ", language="en")]
+    encoder = settings.topics.encoder
+    expected = {a.article_id: encode(encoder.package, [lead_text(a.title, a.text,
+                                                                 encoder.lead_words)])[0]
+                for a in articles if a.text.strip()}
+
+    def vector_and_window(article: Article, window=beam.DoFn.WindowParam) -> Any:  # noqa: ANN001
+        vector = (None if article.lead_vector is None else
+                  bool(np.allclose(np.frombuffer(article.lead_vector, np.float32),
+                                   expected[article.article_id], atol=1e-6)))
+        return article.article_id, vector, int(window.start)
+
+    with TestPipeline() as p:
+        stamped = (p | beam.Create([(n * 10, a) for n, a in enumerate(articles)])
+                   | beam.Map(lambda pair: TimestampedValue(pair[1], pair[0]))
+                   | beam.WindowInto(FixedWindows(10)))
+        encoded = stamped | EncodeLeads(replace(settings.topics))
+        assert_that(encoded | beam.Map(vector_and_window), equal_to(
+            [(a.article_id, a.article_id in expected or None, n * 10)
+             for n, a in enumerate(articles)]))
+
+    dofn = LexiconTopics(settings.topics)
+    dofn.setup()
+    with_vectors = [replace(a, lead_vector=expected[a.article_id].tobytes())
+                    for a in articles if a.text.strip()]
+    scored = [(t.article_id, t.topic_id, round(t.score, 5))
+              for t in dofn.process(with_vectors)]
+    assert scored == [(t.article_id, t.topic_id, round(t.score, 5))
+                      for t in labeller.process([a for a in articles if a.text.strip()])]
+    assert len({article_id for article_id, _, _ in scored}) == len(expected)

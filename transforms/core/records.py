@@ -67,6 +67,9 @@ class Article:
     removed: tuple[Removed, ...] = field(default_factory=tuple)
     keyphrases: tuple[str, ...] = ()  # filled by the key-phrase step, before the branches
     metadata: Metadata = NO_METADATA
+    # The sentence encoder's embedding of the headline and lead (float32 bytes), computed
+    # beside NER (topics' EncodeLeads) and read by the topic head; None: not encoded yet.
+    lead_vector: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ as a whole, where word vectors only average words: a short text is placed by wha
 from __future__ import annotations
 
 import importlib.util
+import threading
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,11 @@ def check_encoder(package: str) -> None:
                           "set the key to null for keywords and word vectors only")
 
 
+# One call at a time per process: the engine keeps its scratch space in the model, and a
+# runner may run bundles in threads (Dataflow's workers do; EncodeLeads uses one of its own).
+_ONE_AT_A_TIME = threading.Lock()
+
+
 @cache
 def _model(package: str, threads: int) -> Any:
     """The model, loaded once per worker process (memory-mapped, about 70 MB)."""
@@ -34,5 +40,7 @@ def encode(package: str, texts: list[str], threads: int = 1) -> np.ndarray:
     is trained to use for short texts compared with each other (classification, similarity)."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(_model(package, threads).encode([f"query: {t}" for t in texts], False),
-                      dtype=np.float32)
+    with _ONE_AT_A_TIME:
+        model = _model(package, threads)
+        return np.asarray(model.encode([f"query: {t}" for t in texts], False),
+                          dtype=np.float32)

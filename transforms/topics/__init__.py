@@ -6,11 +6,15 @@ model (word-vector centroids, encoder prototypes, the scores), beside the settin
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.core import metrics
 from transforms.core.failures import StageDoFn, apply_stage
@@ -20,7 +24,7 @@ from transforms.core.settings import ConfigError, choose
 from transforms.resources.text_encoder import check_encoder, encode
 from transforms.resources.topic_model import TopicHead
 from transforms.resources.word_vectors import WordVectors, vector_files
-from transforms.topics.features import weighted_mean
+from transforms.topics.features import lead_text, weighted_mean
 from transforms.topics.lexicon import TopicLexicon
 from transforms.topics.model import (
     TopicCentroids,
@@ -35,12 +39,13 @@ from transforms.topics.settings import (
     VectorSettings,
 )
 
-__all__ = ["TOPIC_BACKENDS", "EncoderSettings", "ExtractTopics", "LexiconTopics",
+__all__ = ["TOPIC_BACKENDS", "EncodeLeads", "EncoderSettings", "ExtractTopics", "LexiconTopics",
            "ModelSettings", "ScoringSettings", "TopicSettings", "VectorSettings"]
 
 
 STAGE = "topics"
 BATCH_SIZE = 32  # articles whose headlines and leads the encoder reads at once
+ENCODE_AHEAD = 16  # articles waiting for the encoder thread: more than one NER batch (8)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,69 @@ class TopicSettings:
     def vector_language(self) -> str:
         """The vectors are read as words of the lexicon's first language."""
         return (self.languages or ("en",))[0]
+
+    def head_reads(self, article: Article) -> bool:
+        """Whether the trained head labels this article (its language, some text)."""
+        return (self.head is not None and bool(article.text.strip())
+                and self.model.labels(primary_language(article.language)))
+
+    def lead_vectors(self, articles: list[Article]) -> np.ndarray:
+        """(articles, dimensions): each article's lead_vector, encoding those without one."""
+        vectors = [None if a.lead_vector is None else np.frombuffer(a.lead_vector, np.float32)
+                   for a in articles]
+        missing = [i for i, vector in enumerate(vectors) if vector is None]
+        if missing:
+            encoder = self.encoder
+            texts = [lead_text(articles[i].title, articles[i].text, encoder.lead_words)
+                     for i in missing]
+            for i, row in zip(missing, encode(encoder.package, texts, encoder.threads),
+                              strict=True):
+                vectors[i] = row
+        return np.stack(vectors)
+
+
+class LeadEncoder(beam.DoFn):
+    """Encodes each article's headline and lead for the topic head in a thread of its own,
+    while the worker goes on with the steps fused after this one (entities): the encoder's C
+    engine runs without holding the GIL, so on two cores the encoding costs little wall time
+    beside NER. Up to ENCODE_AHEAD articles wait for their encodings; each is passed on, in its
+    own window, with its lead_vector set. An article the head does not read passes at once."""
+
+    def __init__(self, settings: TopicSettings, ahead: int = ENCODE_AHEAD) -> None:
+        self.settings = settings
+        self.ahead = ahead
+        self.pool: ThreadPoolExecutor | None = None  # started on first use
+        self.waiting: deque[tuple[Article, Future[np.ndarray], Any, Any]] = deque()
+
+    def start_bundle(self) -> None:
+        self.waiting.clear()  # a failed bundle's articles are retried with the bundle
+
+    def process(self, article: Article, timestamp=beam.DoFn.TimestampParam,  # noqa: ANN001
+                window=beam.DoFn.WindowParam) -> Iterator[Any]:  # noqa: ANN001
+        if not self.settings.head_reads(article):
+            yield article
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbeam-encoder")
+        encoder = self.settings.encoder
+        self.waiting.append((article, self.pool.submit(
+            encode, encoder.package, [lead_text(article.title, article.text, encoder.lead_words)],
+            encoder.threads), timestamp, window))
+        while len(self.waiting) > self.ahead:
+            yield self._encoded()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        while self.waiting:
+            yield self._encoded()
+
+    def _encoded(self) -> WindowedValue:
+        article, future, timestamp, window = self.waiting.popleft()
+        vector = future.result()[0]  # an encoder failure is a bug: it fails the bundle
+        return WindowedValue(replace(article, lead_vector=vector.tobytes()), timestamp, [window])
+
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
 class LexiconTopics(StageDoFn):
@@ -114,16 +182,11 @@ class LexiconTopics(StageDoFn):
     def _predicted(self, batch: list[Article]) -> dict[str, dict[str, float]]:
         """{article_id: {topic: the head's probability}} for the batch's articles in the
         languages it labels, their headlines and leads encoded together."""
-        head, encoder = self.settings.head, self.settings.encoder
-        if head is None:
-            return {}
-        chosen = [a for a in batch if a.text.strip() and self.settings.model.labels(
-            primary_language(a.language))]
+        chosen = [a for a in batch if self.settings.head_reads(a)]
         if not chosen:
             return {}
-        texts = [" ".join(f"{a.title or ''}\n{a.text}".split()[:encoder.lead_words])
-                 for a in chosen]
-        probabilities = head.probabilities(encode(encoder.package, texts, encoder.threads))
+        head = self.settings.head
+        probabilities = head.probabilities(self.settings.lead_vectors(chosen))
         return {a.article_id: dict(zip(head.codes, row.tolist(), strict=True))
                 for a, row in zip(chosen, probabilities, strict=True)}
 
@@ -146,6 +209,18 @@ class LexiconTopics(StageDoFn):
 
 
 TOPIC_BACKENDS: dict[str, Any] = {"lexicon_topics": LexiconTopics}
+
+
+class EncodeLeads(beam.PTransform):
+    """Articles -> the same articles, each one the topic head reads with its lead_vector.
+    Applied where NER runs (before dedupe), so the encoding overlaps it."""
+
+    def __init__(self, settings: TopicSettings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, articles: beam.PCollection) -> beam.PCollection:
+        return articles | "EncodeBesideEntities" >> beam.ParDo(LeadEncoder(self.settings))
 
 
 class ExtractTopics(beam.PTransform):

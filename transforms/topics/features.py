@@ -23,6 +23,12 @@ LABEL_PARTS = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 TIME_OF_DAY = re.compile(r"\b\d{1,2}(?:\s*[:.]\s*\d{2})?\s*[ap]\.?\s?m\b\.?", re.I)
 
 
+def lead_text(title: str | None, text: str, words: int) -> str:
+    """What the encoder reads of an article: its headline and the start of its text, cut to
+    `words` words (the encoder's cost grows with its input; the lead says what it is about)."""
+    return " ".join(f"{title or ''}\n{text}".split()[:words])
+
+
 def topic_names(entry: dict[str, Any]) -> list[str]:
     """What places a top-level topic among vectors: its keywords, its IPTC names, its
     subtopics' keywords and its label's parts (a `word*` keyword as its stem), sorted."""

@@ -18,6 +18,7 @@ from transforms.topics.features import (
     TIME_OF_DAY,
     evidence_shares,
     keyword_evidence,
+    lead_text,
     softmax_shares,
     topic_names,
     weighted_mean,
@@ -109,9 +110,8 @@ class TopicPrototypes:
     def nearness(self, title: str, lead: str) -> dict[str, float]:
         """{topic: its softmax share of the cosines between the headline with the lead (cut
         to `lead_words` words) and each prototype}."""
-        words = f"{title}\n{lead}".split()[:self.settings.lead_words]
-        cosines = self.matrix @ encode(self.settings.package, [" ".join(words)],
-                                       self.settings.threads)[0]
+        cosines = self.matrix @ encode(self.settings.package, [
+            lead_text(title, lead, self.settings.lead_words)], self.settings.threads)[0]
         return softmax_shares(self.codes, cosines, self.settings.temperature)
 
     def consulted(self, scores: dict[str, float], words: int) -> bool:
