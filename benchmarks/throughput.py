@@ -3,9 +3,11 @@
 Builds a corpus of N article pages from the scrapinghub benchmark (pages repeated under distinct
 names, each copy with its own canonical URL so every copy is its own article), then times, in
 turn: (a) a bare loop in one process doing only trafilatura extraction and spaCy NER (same
-model, same disabled components, same batches); (b) `newsbeam run` on the DirectRunner, one
-worker; (c) the same with --direct_running_mode=multi_processing --direct_num_workers=2. Each
-runs as its own process, so peak resident memory is measured the same way for all three.
+model, same disabled components, same batches); (a2) the same loop as two processes at once,
+each over half the pages: what two cores can do with the two models alone, the limit newsbeam
+is held to; (b) `newsbeam run` on the DirectRunner, one worker; (c) the same with
+--direct_running_mode=multi_processing --direct_num_workers=2. Each runs as its own process
+tree; peak resident memory is that of its largest process (a worker, or one bare loop).
 
     make bench-throughput      (or: python benchmarks/throughput.py [--sizes 500 2000])
 """
@@ -17,6 +19,7 @@ import gzip
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -29,6 +32,7 @@ _CANONICAL = re.compile(r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+og:url[^
 _HEAD = re.compile(r"<head[^>]*>", re.I)
 MODES = {
     "a": ("bare loop: trafilatura + spaCy NER", None),
+    "a2": ("bare loop as 2 processes, half the pages each", None),
     "b": ("newsbeam run, DirectRunner, 1 worker", ["--direct_num_workers=1"]),
     "c": ("newsbeam run, multi_processing, 2 workers",
           ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]),
@@ -53,7 +57,7 @@ def build_corpus(folder: Path, size: int) -> None:
         (folder / f"page-{number:05d}.html.gz").write_bytes(gzip.compress(html.encode()))
 
 
-def bare_loop(folder: Path) -> int:
+def bare_loop(folder: Path, part: int = 0, parts: int = 1) -> int:
     """Mode (a): extraction and NER only, as the pipeline configures them: each page's text in
     the model of its language (the page's declared language, else the detected one), pages in
     languages without a model not tagged, as in the pipeline."""
@@ -68,7 +72,7 @@ def bare_loop(folder: Path) -> int:
     options = ParseSettings(**config["parse"]).extract_options()
     models = config["entities"]["models"]
     texts: dict[str, list[str]] = {language: [] for language in models}
-    for path in sorted(folder.glob("*.html.gz")):
+    for path in sorted(folder.glob("*.html.gz"))[part::parts]:
         extracted = trafilatura.bare_extraction(
             gzip.decompress(path.read_bytes()).decode("utf-8"), with_metadata=True,
             **options)
@@ -88,8 +92,9 @@ def bare_loop(folder: Path) -> int:
 
 def run_mode(mode: str, folder: Path, output: Path) -> tuple[float, float]:
     """(seconds, peak resident MB) of one mode, run as a child process."""
-    if mode == "a":
-        command = [sys.executable, "-m", "benchmarks.throughput", "--bare", str(folder)]
+    if mode in ("a", "a2"):
+        command = [sys.executable, "-m", "benchmarks.throughput", "--bare", str(folder),
+                   *(["--halves"] if mode == "a2" else [])]
     else:
         command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/*.html.gz",
                    "--output", str(output), *MODES[mode][1]]
@@ -108,9 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--bare", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--halves", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--part", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.bare and args.halves:  # two bare loops at once, each over half the pages
+        halves = [subprocess.Popen([sys.executable, "-m", "benchmarks.throughput", "--bare",
+                                    str(args.bare), "--part", str(part)]) for part in (0, 1)]
+        return max(half.wait() for half in halves)
     if args.bare:
-        bare_loop(args.bare)
+        bare_loop(args.bare, *((args.part, 2) if args.part is not None else ()))
         return 0
     import spacy
     import trafilatura
@@ -130,11 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                 output = Path(work) / f"out-{mode}"
                 results[(size, mode)] = run_mode(mode, folder, output)
                 seconds, peak = results[(size, mode)]
-                written = articles_written(output) if mode != "a" else "-"
+                written = articles_written(output) if mode in ("b", "c") else "-"
                 print(f"{size:>6}  {MODES[mode][0]:<44} {seconds:>8.1f} {size / seconds:>10.2f} "
                       f"{peak:>12.0f} {written!s:>8}", flush=True)
-        a, b, c = (results[(size, m)][0] for m in MODES)
-        print(f"{size:>6}  ratios: b/a = {a / b:.2f} (speed of b over a), c/b = {b / c:.2f}")
+        a, a2, b, c = (results[(size, m)][0] for m in MODES)
+        print(f"{size:>6}  ratios (speed over speed): b/a = {a / b:.2f}, c/b = {b / c:.2f}, "
+              f"best of b and c / a2 = {a2 / min(b, c):.2f}, a2/a = {a / a2:.2f}")
     if len(args.sizes) > 1:
         small, large = min(args.sizes), max(args.sizes)
         for mode in MODES:

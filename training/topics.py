@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from transforms.topics.features import lead_text
 from transforms.topics.settings import EncoderSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +151,7 @@ def encodings(texts: list[str]) -> np.ndarray:
     from transforms.resources.text_encoder import encode
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    cut = [" ".join(t.split()[:LEAD_WORDS]) for t in texts]
+    cut = [lead_text(None, t, LEAD_WORDS) for t in texts]
     key = hashlib.sha256("\0".join(cut).encode()).hexdigest()[:24]
     path = CACHE / f"{key}.npy"
     if path.exists():

@@ -68,7 +68,7 @@ class EncoderSettings:
     temperature: float = 0.005  # softmax temperature over the cosines to the prototypes
     consult_below: float = 0.3  # consulted when the best two scores are closer than this ...
     max_words: int = 120  # ... in a text of at most this many words (a summary, a lead)
-    lead_words: int = 64  # the headline and the first paragraph, cut to this many words
+    lead_words: int = 48  # the headline and the first paragraph, cut to this many words
     threads: int = 1  # threads per worker (Beam runs a worker per core)
 
     def __post_init__(self) -> None:
