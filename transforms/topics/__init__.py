@@ -27,6 +27,7 @@ from transforms.resources.word_vectors import WordVectors, vector_files
 from transforms.topics.features import lead_text, weighted_mean
 from transforms.topics.lexicon import TopicLexicon
 from transforms.topics.model import (
+    TextEvidence,
     TopicCentroids,
     TopicPrototypes,
     chosen_topics,
@@ -78,11 +79,6 @@ class TopicSettings:
         """The vectors are read as words of the lexicon's first language."""
         return (self.languages or ("en",))[0]
 
-    def head_reads(self, article: Article) -> bool:
-        """Whether the trained head labels this article (its language, some text)."""
-        return (self.head is not None and bool(article.text.strip())
-                and self.model.labels(primary_language(article.language)))
-
     def lead_vectors(self, articles: list[Article]) -> np.ndarray:
         """(articles, dimensions): each article's lead_vector, encoding those without one."""
         vectors = [None if a.lead_vector is None else np.frombuffer(a.lead_vector, np.float32)
@@ -108,15 +104,19 @@ class LeadEncoder(beam.DoFn):
     def __init__(self, settings: TopicSettings, ahead: int = ENCODE_AHEAD) -> None:
         self.settings = settings
         self.ahead = ahead
+        self.labeller = LexiconTopics(settings)  # which articles the head will read
         self.pool: ThreadPoolExecutor | None = None  # started on first use
         self.waiting: deque[tuple[Article, Future[np.ndarray], Any, Any]] = deque()
+
+    def setup(self) -> None:
+        self.labeller.setup()
 
     def start_bundle(self) -> None:
         self.waiting.clear()  # a failed bundle's articles are retried with the bundle
 
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam,  # noqa: ANN001
                 window=beam.DoFn.WindowParam) -> Iterator[Any]:  # noqa: ANN001
-        if not self.settings.head_reads(article):
+        if not self.labeller.head_reads(article, self.labeller.evidence(article)):
             yield article
             return
         if self.pool is None:
@@ -175,14 +175,36 @@ class LexiconTopics(StageDoFn):
     def handle(self, batch: list[Article]) -> Iterator[TopicScore]:
         """Each article's TopicScores, best top-level topic first, each followed by its
         subtopics; none for a language neither the head nor the lexicon reads (counted)."""
-        predicted = self._predicted(batch)
-        for article in batch:
-            yield from self._scores(article, predicted.get(article.article_id))
+        found = [self.evidence(article) for article in batch]
+        predicted = self._predicted([a for a, f in zip(batch, found, strict=True)
+                                     if self.head_reads(a, f)])
+        for article, evidence in zip(batch, found, strict=True):
+            yield from self._scores(article, evidence, predicted.get(article.article_id))
 
-    def _predicted(self, batch: list[Article]) -> dict[str, dict[str, float]]:
-        """{article_id: {topic: the head's probability}} for the batch's articles in the
-        languages it labels, their headlines and leads encoded together."""
-        chosen = [a for a in batch if self.settings.head_reads(a)]
+    def evidence(self, article: Article) -> TextEvidence | None:
+        """The lexicon's (and vectors') evidence, in the lexicon's languages; else None."""
+        if primary_language(article.language) not in self.settings.languages:
+            return None
+        return lexicon_evidence(article.title, article.text, self.lexicon,
+                                self.settings.scoring, self.centroids, self.prototypes)
+
+    def head_reads(self, article: Article, found: TextEvidence | None) -> bool:
+        """Whether the trained head labels this article: its language is one the head labels,
+        it has text, and the lexicon, where it reads the language, leaves the best two topics
+        closer than model.consult_below (where it is clear, the head would not change the top
+        topic, and encoding costs more than extraction and NER together)."""
+        settings = self.settings
+        if settings.head is None or not article.text.strip() or not settings.model.labels(
+                primary_language(article.language)):
+            return False
+        if found is None:
+            return True
+        best = sorted(found.scores.values(), reverse=True)[:2] + [0.0, 0.0]
+        return best[0] - best[1] < settings.model.consult_below
+
+    def _predicted(self, chosen: list[Article]) -> dict[str, dict[str, float]]:
+        """{article_id: {topic: the head's probability}} for these articles (their lead
+        vectors, or their headlines and leads encoded together)."""
         if not chosen:
             return {}
         head = self.settings.head
@@ -190,14 +212,10 @@ class LexiconTopics(StageDoFn):
         return {a.article_id: dict(zip(head.codes, row.tolist(), strict=True))
                 for a, row in zip(chosen, probabilities, strict=True)}
 
-    def _scores(self, article: Article, predicted: dict[str, float] | None
-                ) -> Iterator[TopicScore]:
-        language = primary_language(article.language)
-        found = None
-        if language in self.settings.languages:
-            found = lexicon_evidence(article.title, article.text, self.lexicon,
-                                     self.settings.scoring, self.centroids, self.prototypes)
+    def _scores(self, article: Article, found: TextEvidence | None,
+                predicted: dict[str, float] | None) -> Iterator[TopicScore]:
         if predicted is None and found is None:
+            language = primary_language(article.language)
             if language not in self.settings.languages:
                 self._counter(metrics.no_topics_for(language)).inc()
             return

@@ -89,9 +89,12 @@ class ModelSettings:
     path: str | None = "topic_head.json"  # relative: to newsbeam's configs/ folder
     lexicon_weight: float = 1.0
     languages: str | tuple[str, ...] = ALL_LANGUAGES
+    # In the lexicon's languages the head is consulted only when the lexicon's best two scores
+    # are closer than this (2: always; above 1 is the same)
+    consult_below: float = 0.3
 
     def __post_init__(self) -> None:
-        check_fields(self, "topics.model", at_least={"lexicon_weight": 0})
+        check_fields(self, "topics.model", at_least={"lexicon_weight": 0, "consult_below": 0})
         if isinstance(self.languages, str) and self.languages != ALL_LANGUAGES:
             raise ConfigError(f"config key 'topics.model.languages': expected {ALL_LANGUAGES!r} "
                               f"or a list of ISO 639-1 codes, got {self.languages!r}")
