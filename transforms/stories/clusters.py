@@ -64,9 +64,6 @@ class UniteLinks(beam.CombineFn):
 _ARTICLE, _STORY = "a:", "s:"
 
 
-_ARTICLE, _STORY = "a:", "s:"
-
-
 class FormComponents(beam.PTransform):
     """Links -> (node, its component's key) for every node: new articles ("a:" + id) and the
     earlier stories they link to ("s:" + id; an earlier article stands for its current
