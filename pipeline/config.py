@@ -39,9 +39,14 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.y
 DATA_FILE_KEYS = (("clean", "boilerplate"), ("topics", "lexicon"), ("entities", "aliases"))
 
 
+# libyaml's safe loader where PyYAML was built with it: the lexicon and boilerplate files
+# take about 0.25 s a run to read in pure Python, a tenth of that with it.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
