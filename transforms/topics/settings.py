@@ -91,7 +91,7 @@ class ModelSettings:
     languages: str | tuple[str, ...] = ALL_LANGUAGES
     # In the lexicon's languages the head is consulted only when the lexicon's best two scores
     # are closer than this (2: always; above 1 is the same)
-    consult_below: float = 0.3
+    consult_below: float = 0.5
 
     def __post_init__(self) -> None:
         check_fields(self, "topics.model", at_least={"lexicon_weight": 0, "consult_below": 0})
