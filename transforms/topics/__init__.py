@@ -109,14 +109,16 @@ class LeadEncoder(beam.DoFn):
         self.waiting: deque[tuple[Article, Future[np.ndarray], Any, Any]] = deque()
 
     def setup(self) -> None:
-        self.labeller.setup()
+        if self.settings.head is not None:
+            self.labeller.setup()
 
     def start_bundle(self) -> None:
         self.waiting.clear()  # a failed bundle's articles are retried with the bundle
 
     def process(self, article: Article, timestamp=beam.DoFn.TimestampParam,  # noqa: ANN001
                 window=beam.DoFn.WindowParam) -> Iterator[Any]:  # noqa: ANN001
-        if not self.labeller.head_reads(article, self.labeller.evidence(article)):
+        if self.settings.head is None or not self.labeller.head_reads(
+                article, self.labeller.evidence(article)):
             yield article
             return
         if self.pool is None:
