@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.runs import read_runs
 from transforms.core.language import primary_language
 from transforms.resolve import ENTITY_FORMS
-from transforms.storage.index import read_bucket
+from transforms.storage.index import lookup_rows
 from transforms.storage.layout import STAMP_FORMAT, OutputPaths
 from transforms.storage.parquet_files import read_dataset_files
 
@@ -241,14 +241,9 @@ def _new_entities(output: OutputPaths, entities: pa.Table) -> list[str]:
     this_run = Counter(entities.column("entity_id").to_pylist())
     names = dict(zip(entities.column("entity_id").to_pylist(),
                      entities.column("name").to_pylist(), strict=True))
-    by_bucket: dict[str, list[str]] = {}
-    for entity_id in this_run:
-        by_bucket.setdefault(ENTITY_FORMS.bucket_of(entity_id), []).append(entity_id)
     counted: Counter[str] = Counter()
-    for bucket, ids in by_bucket.items():
-        found = read_bucket(output.index_bucket(ENTITY_FORMS.name, bucket), ENTITY_FORMS, ids)
-        for row in found.select(["key", "mentions"]).to_pylist():
-            counted[row["key"]] += row["mentions"]
+    for row in lookup_rows(output, ENTITY_FORMS, this_run):
+        counted[row["key"]] += row["mentions"]
     new = [(n, names[i]) for i, n in this_run.items() if counted[i] <= n]
     return [name for _, name in sorted(new, key=lambda item: (-item[0], item[1]))]
 

@@ -35,6 +35,7 @@ from pipeline.runs import runs_row, stage_runs_row
 from pipeline.workers import check_worker_pool, external_pool
 from transforms.core import metrics
 from transforms.resolve import backfills
+from transforms.sources.fetching import feeds_all_unchanged
 from transforms.sources.files import unread_files
 from transforms.storage.index import ensure_indexes, next_run_time
 from transforms.storage.layout import FAILED, OutputLayout, OutputPaths
@@ -162,18 +163,31 @@ def run(argv: list[str]) -> str:
 
 
 def files_all_read(settings: RunSettings) -> int | None:
-    """When the run has nothing to read (no feed URLs to poll, every glob matches files and
-    every file was read before as it is now): how many files the globs match. None when there
-    is something to do (a glob that matches nothing is an errors row, so that runs too)."""
+    """When the run's globs have nothing new to read (every glob matches files and every file
+    was read before as it is now): how many files they match. None when there is something
+    to do (a glob that matches nothing is an errors row, so that runs too)."""
     sources = settings.sources
-    if sources.feed_urls:
-        return None
     matched = [FileSystems.match([pattern])[0].metadata_list for pattern in sources.patterns]
     if not all(matched):
         return None
     files = [m for found in matched for m in found]
     new_file = next(unread_files(files, OutputPaths(settings.output)), None)
     return None if new_file is not None else len(files)
+
+
+def nothing_to_read(settings: RunSettings) -> Counter[str] | None:
+    """The counts of a run or batch that need not build its graph: no file is new and every
+    feed URL answers unchanged (asked last: only when the files leave nothing to do)."""
+    files = files_all_read(settings)
+    if files is None:
+        return None
+    feeds = 0
+    if settings.sources.feed_urls:
+        feeds = feeds_all_unchanged(settings.sources, OutputPaths(settings.output))
+        if feeds is None:
+            return None
+    return Counter({metrics.FILES_UNCHANGED: files, metrics.FEEDS_UNCHANGED: feeds,
+                    metrics.INPUTS: feeds})
 
 
 def found_nothing(totals: Counter[str]) -> bool:
@@ -203,9 +217,9 @@ def run_once(job: Launch, lease: Lease, mode: str = "run") -> Outcome:
     options, settings = job.options, job.settings
     started = time.monotonic()
     recovered = recover_output(settings.output)
-    unchanged = files_all_read(settings)
+    unchanged = nothing_to_read(settings)
     if unchanged is not None:
-        return nothing_new(Counter({metrics.FILES_UNCHANGED: unchanged}), started, recovered)
+        return nothing_new(unchanged, started, recovered)
     layout = settings.layout(next_run_time(OutputPaths(settings.output), datetime.now(UTC)))
     try:
         indexed = prepare_indexes(settings, layout)

@@ -372,6 +372,9 @@ def test_scheduled_feed_runs_add_each_article_once(tmp_path: Path) -> None:
     assert [(e["source"], e["stage"]) for e in errors] == [
         (f"{server.base}/news/broken", "fetch")] * 2
     assert server.hits["/news/1"] == 1  # never fetched twice
+    # run 1 has no state to ask with; run 2 asks before building its graph, hears the same
+    # body and builds none; run 3 hears a new body and its graph fetches the feed again
+    assert server.hits["/feed.xml"] == 1 + 1 + 2
     # robots.txt once per site per run (runs 1 and 3; run 2's feed was unchanged), though the
     # site's pages are fetched in per_host_concurrency=2 groups
     assert server.hits["/robots.txt"] == 2

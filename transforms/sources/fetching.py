@@ -20,7 +20,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core import metrics
-from transforms.core.failures import StageDoFn, apply_stage
+from transforms.core.failures import BadInput, StageDoFn, apply_stage
 from transforms.core.records import RawDocument
 from transforms.core.schemas import FEED_STATE as FEED_STATE_ROWS
 from transforms.sources.decode import charset_of, decode_text, read_capped
@@ -29,16 +29,17 @@ from transforms.sources.http import (
     FetchError,
     HttpClient,
     HttpSettings,
+    Response,
     RobotsRules,
     RobotsVerdict,
     fetch_robots,
     is_url,
     origin_of,
 )
-from transforms.sources.settings import SITEMAP, FeedSettings
+from transforms.sources.settings import SITEMAP, FeedSettings, SourceSettings
 from transforms.sources.sitemaps import sitemap_items
-from transforms.storage.index import IndexKind, latest_per_key
-from transforms.storage.layout import run_time_in
+from transforms.storage.index import IndexKind, latest_per_key, lookup_rows
+from transforms.storage.layout import OutputPaths, run_time_in
 
 # Each feed's last state (validators and body digest), for conditional GETs: the feed_state
 # dataset's rows keyed by URL, the newest per feed.
@@ -51,6 +52,48 @@ FEED_STATE = IndexKind("feed_state", pa.schema([
 
 # An index may name indexes; deeper than this is a loop or a mistake.
 MAX_SITEMAP_DEPTH = 2
+
+
+def conditional_headers(previous: dict[str, Any] | None) -> dict[str, str]:
+    """The validators of a feed's last state as conditional GET headers."""
+    headers = {}
+    if previous and previous.get("etag"):
+        headers["If-None-Match"] = previous["etag"]
+    if previous and previous.get("last_modified"):
+        headers["If-Modified-Since"] = previous["last_modified"]
+    return headers
+
+
+def unchanged_since(response: Response, previous: dict[str, Any] | None) -> bool:
+    """Not modified (304), or a body identical to the last one (some servers send wrong
+    validators)."""
+    return response.status == 304 or bool(previous) and previous.get(
+        "content_sha256") == hashlib.sha256(response.body).hexdigest()
+
+
+def feeds_all_unchanged(settings: SourceSettings, output: OutputPaths) -> int | None:
+    """How many feed URLs there are when every one answers unchanged since its last state,
+    asked on the launcher before a run or stream batch builds its graph (an idle batch then
+    costs a conditional GET per feed, not a graph). None when one has no state yet, changed,
+    failed (the graph fetches it again and records why) or is a sitemap (an index may stay
+    the same while its sitemaps change)."""
+    feeds = settings.feed_urls
+    if not feeds or any(f.kind == SITEMAP or not is_url(f.url) for f in feeds):
+        return None
+    state = {row["key"]: row for row in lookup_rows(output, FEED_STATE,
+                                                    [f.url for f in feeds])}
+    client = HttpClient(settings.http)
+    for feed in feeds:
+        previous = state.get(feed.url)
+        if previous is None:
+            return None
+        try:
+            response = client.get(feed.url, conditional_headers(previous))
+        except BadInput:
+            return None
+        if not unchanged_since(response, previous):
+            return None
+    return len(feeds)
 
 
 class FetchFeed(ReadInputFile):
@@ -84,14 +127,9 @@ class FetchFeed(ReadInputFile):
             with FileSystems.open(url, compression_type=CompressionTypes.UNCOMPRESSED) as file:
                 yield from self._sitemap_pages(feed, read_capped(file, self.max_bytes), None)
             return
-        headers = {}
         if feed.kind == SITEMAP:  # an index may stay the same while the sitemaps it names
             previous = {"checked_at": previous and previous.get("checked_at")}  # change
-        if previous and previous.get("etag"):
-            headers["If-None-Match"] = previous["etag"]
-        if previous and previous.get("last_modified"):
-            headers["If-Modified-Since"] = previous["last_modified"]
-        response = self.client.get(url, headers)
+        response = self.client.get(url, conditional_headers(previous))
         if response.status == 304:
             self.unchanged.inc()
             return
@@ -101,7 +139,7 @@ class FetchFeed(ReadInputFile):
             "last_modified": response.headers.get("last-modified"),
             "content_sha256": digest,
             "checked_at": checked_at})
-        if previous and previous.get("content_sha256") == digest:
+        if unchanged_since(response, previous):
             self.unchanged.inc()
             return
         if feed.kind == SITEMAP:

@@ -279,6 +279,18 @@ def _split_by_bucket(table: pa.Table, kind: IndexKind) -> Iterator[tuple[str, pa
         offset += counted["counts"]
 
 
+def lookup_rows(output: OutputPaths, kind: IndexKind, keys: Iterable[str]
+                ) -> list[dict[str, Any]]:
+    """The index rows of `keys`, read here (on the launcher: a report, a check before a run),
+    each bucket opened once; LookupIndex does the same inside a graph."""
+    by_bucket: dict[str, list[str]] = {}
+    for key in keys:
+        by_bucket.setdefault(kind.bucket_of(key), []).append(key)
+    return [row for bucket, wanted in by_bucket.items()
+            for row in read_bucket(output.index_bucket(kind.name, bucket), kind,
+                                   wanted).to_pylist()]
+
+
 class ReadBucket(beam.DoFn):
     """(bucket, keys) -> the index rows of those keys, as dicts."""
 
