@@ -222,7 +222,8 @@ class LexiconTopics(StageDoFn):
                 self._counter(metrics.no_topics_for(language)).inc()
             return
         scores = predicted if found is None else found.scores if predicted is None else (
-            weighted_mean(predicted, found.scores, self.settings.model.lexicon_weight))
+            weighted_mean(predicted, found.scores, self.settings.model.lexicon_share(
+                len(f"{article.title or ''} {article.text}".split()))))
         for topic, score in chosen_topics(scores, self.lexicon, self.settings.scoring, found):
             yield TopicScore(article.article_id, topic.topic_id, topic.label, score,
                              topic.parent_id)

@@ -92,9 +92,13 @@ class ModelSettings:
     # In the lexicon's languages the head is consulted only when the lexicon's best two scores
     # are closer than this (2: always; above 1 is the same)
     consult_below: float = 0.5
+    # The lexicon has its full weight in texts of at least this many words, less in shorter
+    # ones in proportion (0: full weight whatever the length)
+    lexicon_words: int = 35
 
     def __post_init__(self) -> None:
-        check_fields(self, "topics.model", at_least={"lexicon_weight": 0, "consult_below": 0})
+        check_fields(self, "topics.model", at_least={"lexicon_weight": 0, "consult_below": 0,
+                                                     "lexicon_words": 0})
         if isinstance(self.languages, str) and self.languages != ALL_LANGUAGES:
             raise ConfigError(f"config key 'topics.model.languages': expected {ALL_LANGUAGES!r} "
                               f"or a list of ISO 639-1 codes, got {self.languages!r}")
@@ -106,6 +110,12 @@ class ModelSettings:
     @property
     def file(self) -> str:
         return str(CONFIGS / self.path) if self.path else ""
+
+    def lexicon_share(self, words: int) -> float:
+        """The lexicon's weight beside the head for a text of so many words."""
+        if not self.lexicon_words:
+            return self.lexicon_weight
+        return self.lexicon_weight * min(1.0, words / self.lexicon_words)
 
     def labels(self, language: str) -> bool:
         """Whether the head labels articles in `language` (a primary subtag)."""
