@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint clean bench-extraction bench-entities bench-topics bench-throughput \
-	bench-incremental bench-nearcopies bench-stories bench-reread bench-stream bench-warc train-topics
+	bench-incremental bench-nearcopies bench-stories bench-stories-uci bench-reread bench-stream bench-warc \
+	train-topics
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,9 @@ bench-nearcopies: $(STAMP)
 
 bench-stories: $(STAMP)
 	$(BIN)/python -m benchmarks.stories
+
+bench-stories-uci: $(STAMP)
+	$(BIN)/python -m benchmarks.stories_uci
 
 bench-incremental: $(STAMP)
 	$(BIN)/python -m benchmarks.incremental

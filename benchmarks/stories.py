@@ -79,9 +79,10 @@ def write_runs(folder: Path, documents: dict[str, str], runs: int, seed: int = 0
     return folders
 
 
-def run_all(folders: Iterable[Path], output: Path, config: Path | None) -> None:
+def run_all(folders: Iterable[Path], output: Path, config: Path | None,
+            pattern: str = "*.txt") -> None:
     for folder in folders:
-        command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/*.txt",
+        command = [sys.executable, "-m", "pipeline", "run", "--input", f"{folder}/{pattern}",
                    "--output", str(output)]
         if config:
             command += ["--config", str(config)]
