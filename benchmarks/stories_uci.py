@@ -25,7 +25,7 @@ import pyarrow.dataset as ds
 from benchmarks.corpora import ROOT
 from benchmarks.stories import bcubed, run_all
 from pipeline.config import load_config, run_settings
-from training.topics import _headline
+from training.topics import clean_headline
 
 UCI = ROOT.parent / "shared" / "data" / "uci-news-aggregator" / "news.tsv.gz"
 ITEMS_PER_FILE = 1000  # each feed file well under limits.max_input_bytes
@@ -39,7 +39,7 @@ def stretch(start: int, size: int) -> list[dict[str, str]]:
                       key=lambda r: (int(r["timestamp_ms"]), r["id"]))
     chosen, seen = [], set()
     for row in rows[start:]:
-        if row["url"] not in seen and _headline(row["title"]):
+        if row["url"] not in seen and clean_headline(row["title"]):
             seen.add(row["url"])
             chosen.append(row)
         if len(chosen) == size:
@@ -53,7 +53,7 @@ def write_feeds(folder: Path, rows: list[dict[str, str]]) -> None:
     folder.mkdir(parents=True)
     for number in range(0, len(rows), ITEMS_PER_FILE):
         items = [{"id": row["id"], "url": row["url"],
-                  "content_html": f"<p>{html.escape(_headline(row['title']))}</p>",
+                  "content_html": f"<p>{html.escape(clean_headline(row['title']))}</p>",
                   "date_published": datetime.fromtimestamp(
                       int(row["timestamp_ms"]) / 1000, UTC).isoformat()}
                  for row in rows[number:number + ITEMS_PER_FILE]]

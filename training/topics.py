@@ -105,7 +105,7 @@ def iptc_rows(topics: dict[str, str]) -> list[Row]:
     return rows
 
 
-def _headline(title: str) -> str:
+def clean_headline(title: str) -> str:
     """A UCI headline without its " - Outlet" suffix and trailing ellipsis."""
     title = title.strip()
     if " - " in title and len(title.rsplit(" - ", 1)[1].split()) <= 4:
@@ -119,7 +119,7 @@ def uci_rows() -> tuple[list[Row], list[Row]]:
     by_story: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with gzip.open(DATA / "uci-news-aggregator" / "news.tsv.gz", "rt", encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            by_story[row["story"]].append((_headline(row["title"]), row["category"]))
+            by_story[row["story"]].append((clean_headline(row["title"]), row["category"]))
     train, validation = [], []
     rng = random.Random(SEED)
     for story in sorted(by_story):

@@ -24,7 +24,7 @@ from transforms.core.settings import ConfigError, choose
 from transforms.resources.text_encoder import check_encoder, encode
 from transforms.resources.topic_model import TopicHead
 from transforms.resources.word_vectors import WordVectors, vector_files
-from transforms.topics.features import lead_text, weighted_mean
+from transforms.topics.features import best_two, lead_text, weighted_mean
 from transforms.topics.lexicon import TopicLexicon
 from transforms.topics.model import (
     TextEvidence,
@@ -123,10 +123,8 @@ class LeadEncoder(beam.DoFn):
             return
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbeam-encoder")
-        encoder = self.settings.encoder
-        self.waiting.append((article, self.pool.submit(
-            encode, encoder.package, [lead_text(article.title, article.text, encoder.lead_words)],
-            encoder.threads), timestamp, window))
+        self.waiting.append((article, self.pool.submit(self.settings.lead_vectors, [article]),
+                             timestamp, window))
         while len(self.waiting) > self.ahead:
             yield self._encoded()
 
@@ -201,8 +199,8 @@ class LexiconTopics(StageDoFn):
             return False
         if found is None:
             return True
-        best = sorted(found.scores.values(), reverse=True)[:2] + [0.0, 0.0]
-        return best[0] - best[1] < settings.model.consult_below
+        first, second = best_two(found.scores)
+        return first - second < settings.model.consult_below
 
     def _predicted(self, chosen: list[Article]) -> dict[str, dict[str, float]]:
         """{article_id: {topic: the head's probability}} for these articles (their lead

@@ -29,6 +29,12 @@ def lead_text(title: str | None, text: str, words: int) -> str:
     return " ".join(f"{title or ''}\n{text}".split()[:words])
 
 
+def best_two(scores: dict[str, float]) -> tuple[float, float]:
+    """The two highest scores (0 for each missing): how clearly a text names one topic."""
+    first, second = (sorted(scores.values(), reverse=True)[:2] + [0.0, 0.0])[:2]
+    return first, second
+
+
 def topic_names(entry: dict[str, Any]) -> list[str]:
     """What places a top-level topic among vectors: its keywords, its IPTC names, its
     subtopics' keywords and its label's parts (a `word*` keyword as its stem), sorted."""

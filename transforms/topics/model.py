@@ -16,6 +16,7 @@ from transforms.resources.text_encoder import encode
 from transforms.resources.word_vectors import WordVectors
 from transforms.topics.features import (
     TIME_OF_DAY,
+    best_two,
     evidence_shares,
     keyword_evidence,
     lead_text,
@@ -122,9 +123,9 @@ class TopicPrototypes:
         encoder's say does not change the top topic in practice. It arbitrates between the
         topics its keywords or vectors name: a text that names none ("Lorem ipsum", "Doors
         open at 5 p.m.") gets no topic rather than the encoder's guess."""
-        best = sorted(scores.values(), reverse=True)[:2] + [0.0, 0.0]
-        return (best[0] > 0 and words <= self.settings.max_words
-                and best[0] - best[1] < self.settings.consult_below)
+        first, second = best_two(scores)
+        return (first > 0 and words <= self.settings.max_words
+                and first - second < self.settings.consult_below)
 
 
 @dataclass(frozen=True)
