@@ -8,11 +8,17 @@ STAMP := $(VENV)/.installed
 	bench-incremental bench-nearcopies bench-stories bench-stories-uci bench-reread bench-stream bench-warc \
 	train-topics
 
+# uv installs the same pinned wheels as pip in a few seconds instead of about 45 (it downloads
+# and unpacks in parallel); if uv cannot be had, pip does it.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	if $(BIN)/pip install --quiet uv==0.13.8; then \
+		$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock && \
+		$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .; \
+	else \
+		$(BIN)/pip install --quiet -r requirements.lock && \
+		$(BIN)/pip install --quiet --no-deps -e .; \
+	fi
 	touch $@
 
 run: $(STAMP)
