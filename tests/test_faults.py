@@ -89,7 +89,7 @@ def test_a_killed_stream_then_a_restarted_one_equal_one_clean_run(
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr[-2000:]  # the moment was reached
     restarted = subprocess.run([sys.executable, "-m", "pipeline", "stream", *stream,
-                                "--for", "3"], cwd=REPO, capture_output=True, text=True,
+                                "--for", "1"], cwd=REPO, capture_output=True, text=True,
                                timeout=300)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     if committing:  # the restart finishes the commit, if need be, and reads no file again
