@@ -29,7 +29,7 @@ from transforms.dedupe import DropDuplicates
 from transforms.entities import ExtractEntities
 from transforms.keyphrases import KeyPhrases
 from transforms.near_copies import NearCopies
-from transforms.parse import ParseArticles
+from transforms.parse.stage import ParseArticles
 from transforms.resolve import ResolveEntities
 from transforms.sources import ReadSources
 from transforms.storage.history import ARTICLE_IDS, FirstSight

@@ -7,7 +7,7 @@ from apache_beam.coders import VarIntCoder
 from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-import transforms.core  # noqa: F401 - installs the remembering version
+import transforms.core.failures  # noqa: F401 - installs the remembering version
 from transforms.core.dofn_specs import remembering
 
 COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())

@@ -2,9 +2,6 @@
 schemas (the datasets' Parquet schemas), failures (errors routing and the unexpected-failure
 limit), metrics (every counter's name), settings (config errors, range checks, backend
 choice), text (paragraphs, sentence ends, words), language (detection and primary codes),
-names (entity name keys and ids), deadline (calls that cannot outlive their deadline) and
-dofn_specs (Beam's DoFn introspection done once per DoFn, not fourteen times)."""
-
-from transforms.core.dofn_specs import remember_dofn_specs
-
-remember_dofn_specs()  # every process that builds or runs newsbeam's DoFns (see dofn_specs)
+names (entity name keys and ids), deadline (calls that cannot outlive their deadline),
+bad_input (the expected rejections, free of Beam) and dofn_specs (Beam's DoFn introspection
+done once per DoFn, not fourteen times)."""

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from transforms.core.failures import BadInput, raised_at
+from transforms.core.bad_input import BadInput, raised_at
 
 STARTUP_TIMEOUT_S = 120.0
 _END: Any = object()  # what the child's own queues carry when the parent has gone

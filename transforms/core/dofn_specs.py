@@ -5,9 +5,9 @@ the DoFn has: on newsbeam's graph (about 200 ParDos) that is some 80,000 signatu
 about a second of every run's start-up. The specs of one DoFn object do not change, so they are
 remembered per object (weakly: a DoFn that is dropped is forgotten).
 
-`remember_dofn_specs()` is called when transforms/core is imported, so the launcher and every
-worker that unpickles a newsbeam DoFn have it; it changes no result, only how often the same
-one is computed."""
+`remember_dofn_specs()` is called when transforms.core.failures is imported (the stages' DoFns
+build on it), so the launcher and every worker that unpickles a newsbeam DoFn have it; it
+changes no result, only how often the same one is computed."""
 
 from __future__ import annotations
 

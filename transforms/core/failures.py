@@ -6,7 +6,6 @@ configured limit the run fails and commits nothing."""
 from __future__ import annotations
 
 import logging
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,17 +15,16 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from transforms.core import metrics
+from transforms.core.bad_input import BadInput, raised_at
+from transforms.core.dofn_specs import remember_dofn_specs
 from transforms.core.records import ErrorRecord
 from transforms.core.settings import check_at_least, check_between
+
+remember_dofn_specs()  # every process that builds or runs newsbeam's DoFns (see dofn_specs)
 
 ERRORS = "errors"
 MAIN = "main"
 _LOG = logging.getLogger(__name__)
-
-
-class BadInput(ValueError):
-    """An expected rejection (empty file, undecodable bytes, no article in a page, an HTTP
-    failure, a feed without entries): the family of exceptions that are not bugs."""
 
 
 def source_of(element: Any) -> str:
@@ -41,18 +39,6 @@ def source_of(element: Any) -> str:
     if isinstance(element, list):
         return ", ".join(source_of(item) for item in element)
     return str(element)[:500]
-
-
-def raised_at(exc: BaseException) -> str:
-    """file:line where an exception was raised (kept on the exception by code that re-raises it
-    from another process, where the traceback does not travel)."""
-    kept = getattr(exc, "raised_at", None)
-    if kept:
-        return kept
-    if exc.__traceback__ is None:
-        return "unknown place"
-    frame = traceback.extract_tb(exc.__traceback__)[-1]
-    return f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
 
 
 def describe(exc: BaseException) -> str:
