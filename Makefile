@@ -14,9 +14,10 @@ STAMP := $(VENV)/.installed
 # every run would compile its imports again (2.5 s more per run).
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	if $(BIN)/pip install --quiet uv==0.13.8; then \
-		$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock && \
-		$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .; \
+	if $(BIN)/pip install --quiet uv==0.13.8 && \
+		$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode \
+			-r requirements.lock && \
+		$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .; then :; \
 	else \
 		$(BIN)/pip install --quiet -r requirements.lock && \
 		$(BIN)/pip install --quiet --no-deps -e .; \

@@ -253,7 +253,7 @@ def test_a_run_of_pages_over_the_deadline_leaves_nothing_running(
 def test_the_extraction_server_imports_no_beam() -> None:
     """What the extraction processes' fork server imports (the deadline module, the call's
     module and its preload) leaves Beam out: an HTML run's first page waits for those imports
-    (about 0.9 s without Beam, 2.2 s with it)."""
+    (about 0.75 s without Beam, 1.5 s with it)."""
     extraction = ParseDocument(ParseSettings()).extraction
     modules = ["transforms.core.deadline", extraction.function.__module__, *extraction.preload]
     code = f"import sys; import {', '.join(modules)}; print('apache_beam' in sys.modules)"
