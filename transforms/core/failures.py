@@ -16,11 +16,11 @@ from apache_beam import pvalue
 
 from transforms.core import metrics
 from transforms.core.bad_input import BadInput, raised_at
-from transforms.core.dofn_specs import remember_dofn_specs
+from transforms.core.beam_memo import remember
 from transforms.core.records import ErrorRecord
 from transforms.core.settings import check_at_least, check_between
 
-remember_dofn_specs()  # every process that builds or runs newsbeam's DoFns (see dofn_specs)
+remember()  # in every process that builds or runs newsbeam's DoFns (see beam_memo)
 
 ERRORS = "errors"
 MAIN = "main"

@@ -1,14 +1,19 @@
-"""Beam's DoFn introspection, remembered per DoFn: the same answers, computed once."""
+"""What Beam computes again and again, remembered: the same answers, computed once."""
 
 from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.coders import VarIntCoder
+from apache_beam.options.pipeline_options import (
+    PipelineOptions,
+    StandardOptions,
+    TypeOptions,
+)
 from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-import transforms.core.failures  # noqa: F401 - installs the remembering version
-from transforms.core.dofn_specs import remembering
+import transforms.core.failures  # noqa: F401 - installs the remembering versions
+from transforms.core.beam_memo import remembering
 
 COUNT = ReadModifyWriteStateSpec("count", VarIntCoder())
 _COUNT = beam.DoFn.StateParam(COUNT)
@@ -56,3 +61,15 @@ def test_an_unhashable_dofn_is_computed_every_time():
     assert specs(dofn) == (set(), set())
     assert specs(dofn) == (set(), set())
     assert len(calls) == 2
+
+
+def test_an_options_view_is_made_once_and_shares_the_options_values():
+    options = PipelineOptions(["--runner=DirectRunner", "--no_pipeline_type_check"])
+    standard = options.view_as(StandardOptions)
+    assert options.view_as(StandardOptions) is standard
+    assert standard.runner == "DirectRunner"
+    assert options.view_as(TypeOptions).pipeline_type_check is False
+    standard.streaming = True  # a value set through one view is seen by the others
+    assert options.view_as(StandardOptions).streaming is True
+    assert PipelineOptions(["--runner=DirectRunner"]).view_as(StandardOptions) is not standard
+    assert PipelineOptions.view_as.computes(options, StandardOptions).streaming is True
