@@ -64,11 +64,14 @@ def conditional_headers(previous: dict[str, Any] | None) -> dict[str, str]:
     return headers
 
 
-def unchanged_since(response: Response, previous: dict[str, Any] | None) -> bool:
-    """Not modified (304), or a body identical to the last one (some servers send wrong
-    validators)."""
-    return response.status == 304 or bool(previous) and previous.get(
-        "content_sha256") == hashlib.sha256(response.body).hexdigest()
+def body_digest(response: Response) -> str:
+    return hashlib.sha256(response.body).hexdigest()
+
+
+def unchanged_since(status: int, digest: str, previous: dict[str, Any] | None) -> bool:
+    """Not modified (304), or a body (its `digest`) identical to the last one (some servers
+    send wrong validators)."""
+    return status == 304 or bool(previous) and previous.get("content_sha256") == digest
 
 
 def feeds_all_unchanged(settings: SourceSettings, output: OutputPaths) -> int | None:
@@ -91,7 +94,7 @@ def feeds_all_unchanged(settings: SourceSettings, output: OutputPaths) -> int | 
             response = client.get(feed.url, conditional_headers(previous))
         except BadInput:
             return None
-        if not unchanged_since(response, previous):
+        if not unchanged_since(response.status, body_digest(response), previous):
             return None
     return len(feeds)
 
@@ -133,13 +136,13 @@ class FetchFeed(ReadInputFile):
         if response.status == 304:
             self.unchanged.inc()
             return
-        digest = hashlib.sha256(response.body).hexdigest()
+        digest = body_digest(response)
         yield pvalue.TaggedOutput("feed_state", {
             "url": url, "etag": response.headers.get("etag"),
             "last_modified": response.headers.get("last-modified"),
             "content_sha256": digest,
             "checked_at": checked_at})
-        if unchanged_since(response, previous):
+        if unchanged_since(response.status, digest, previous):
             self.unchanged.inc()
             return
         if feed.kind == SITEMAP:
